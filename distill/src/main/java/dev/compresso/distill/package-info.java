@@ -1,0 +1,2 @@
+/** Compresso distill passes: produce the engine's packed weight types. */
+package dev.compresso.distill;

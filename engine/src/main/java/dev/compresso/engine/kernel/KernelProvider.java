@@ -1,0 +1,48 @@
+package dev.compresso.engine.kernel;
+
+import dev.compresso.engine.weights.CsrMatrix;
+import dev.compresso.engine.weights.Fp16Panels;
+import dev.compresso.engine.weights.Fp32Panels;
+import dev.compresso.engine.weights.Int8Panels;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The kernels behind {@link Kernels}. Implementations do not check their contract: {@link Kernels} validated
+ * shapes and sizes. Every method computes output rows {@code [m0, m1)} and output channels
+ * {@code [n0, n1)} of {@code C = act(A · Wᵀ + bias)}; for panel formats {@code n0} is a multiple of 16.
+ * {@code A} is row-major {@code [m, K]} fp32, {@code C} row-major {@code [m, N]} fp32, {@code bias} is
+ * {@code N} fp32 or {@code null}.
+ */
+interface KernelProvider {
+
+    String name();
+
+    void fp32(MemorySegment a, Fp32Panels w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1);
+
+    void fp16(MemorySegment a, Fp16Panels w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1);
+
+    /** int8 weights, fp32 activations. */
+    void int8W8A32(MemorySegment a, Int8Panels w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1);
+
+    /**
+     * int8 weights, int8 activations {@code aq} ({@code [m, K]} bytes in [-127, 127]) with one scale per row
+     * {@code aScale} ({@code m} floats); exact int32 accumulation, then
+     * {@code C = act(acc · aScale[row] · wScale[col] + bias)}.
+     */
+    void int8W8A8(MemorySegment aq, MemorySegment aScale, Int8Panels w, MemorySegment bias, Activation act,
+            MemorySegment c, int m0, int m1, int n0, int n1);
+
+    /**
+     * Quantizes rows {@code [m0, m1)} of {@code a} ({@code [m, k]} fp32) symmetrically per row:
+     * {@code aScale[r] = max|a[r]| / 127} (0 for an all-zero row) and {@code aq = round(a / aScale)}
+     * (rounded by {@link Math#round(float)}, clamped to [-127, 127]). Scales are computed in fp32 exactly as
+     * the scalar reference does, so every provider yields identical bytes.
+     */
+    void quantizeRows(MemorySegment a, int k, MemorySegment aq, MemorySegment aScale, int m0, int m1);
+
+    void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1);
+}

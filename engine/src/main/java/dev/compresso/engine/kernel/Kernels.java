@@ -1,0 +1,168 @@
+package dev.compresso.engine.kernel;
+
+import dev.compresso.engine.weights.CsrMatrix;
+import dev.compresso.engine.weights.Fp16Panels;
+import dev.compresso.engine.weights.Fp32Panels;
+import dev.compresso.engine.weights.Int8Panels;
+import dev.compresso.engine.weights.Panels;
+import dev.compresso.engine.weights.PackedWeights;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The validating entry point of the compute kernels: checks shapes and sizes, splits the work over the
+ * {@link KernelPool}, and calls the provider picked at start-up (Vector API when {@code jdk.incubator.vector}
+ * is readable and compiled by C2, the scalar reference otherwise).
+ *
+ * <p>The system property {@code compresso.kernels} forces a provider: {@code scalar} or {@code panama}.
+ */
+public final class Kernels {
+
+    private static final System.Logger LOG = System.getLogger("dev.compresso.engine.kernel");
+    static final KernelProvider PROVIDER = lookup();
+
+    private Kernels() {}
+
+    /** Name of the active kernel provider: {@code "panama"} or {@code "scalar"}. */
+    public static String provider() {
+        return PROVIDER.name();
+    }
+
+    private static KernelProvider lookup() {
+        String forced = System.getProperty("compresso.kernels", "").trim();
+        if (forced.equals("scalar")) {
+            return ScalarKernels.INSTANCE;
+        }
+        if (!forced.isEmpty() && !forced.equals("panama")) {
+            throw new IllegalArgumentException("compresso.kernels must be 'scalar' or 'panama', not '" + forced + "'");
+        }
+        boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        if (!vectorModule) {
+            if (forced.equals("panama")) {
+                throw new IllegalStateException("compresso.kernels=panama needs --add-modules jdk.incubator.vector");
+            }
+            LOG.log(System.Logger.Level.WARNING,
+                    "jdk.incubator.vector is not available: Compresso runs its scalar kernels, many times slower. "
+                            + "Start the JVM with --add-modules jdk.incubator.vector.");
+            return ScalarKernels.INSTANCE;
+        }
+        try {
+            Class<?> c = Class.forName("dev.compresso.engine.kernel.PanamaKernels");
+            return (KernelProvider) c.getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            if (forced.equals("panama")) {
+                throw new IllegalStateException("Vector API kernels failed to load", e);
+            }
+            LOG.log(System.Logger.Level.WARNING, "Vector API kernels failed to load, using scalar kernels: " + e);
+            return ScalarKernels.INSTANCE;
+        }
+    }
+
+    /**
+     * {@code C = act(A · Wᵀ + bias)} on all cores. Same as {@link #linear(MemorySegment, int, PackedWeights,
+     * MemorySegment, Activation, MemorySegment, Int8Mode, int)} with {@link Int8Mode#AUTO}.
+     */
+    public static void linear(MemorySegment a, int m, PackedWeights w, MemorySegment bias, Activation act,
+            MemorySegment c) {
+        linear(a, m, w, bias, act, c, Int8Mode.AUTO, KernelPool.cores());
+    }
+
+    /**
+     * {@code C = act(A · Wᵀ + bias)}.
+     *
+     * @param a       (input) row-major {@code [m, K]} fp32
+     * @param m       rows of {@code A} and {@code C}; 0 is allowed
+     * @param w       (input) packed weights {@code [N, K]}
+     * @param bias    (optional) {@code N} fp32, or {@code null}
+     * @param act     epilogue activation
+     * @param c       (output) row-major {@code [m, N]} fp32
+     * @param mode    activation mode for int8 weights (ignored otherwise)
+     * @param threads maximum worker threads, at least 1
+     * @throws IllegalArgumentException naming both shapes when a segment is too small or a size is negative
+     */
+    public static void linear(MemorySegment a, int m, PackedWeights w, MemorySegment bias, Activation act,
+            MemorySegment c, Int8Mode mode, int threads) {
+        int n = w.outFeatures(), k = w.inFeatures();
+        checkArgs(a, m, n, k, bias, c, threads);
+        if (m == 0 || n == 0) {
+            return;
+        }
+        KernelProvider p = PROVIDER;
+        switch (w) {
+            case Fp32Panels f -> split(m, n, true, threads, (m0, m1, n0, n1) -> p.fp32(a, f, bias, act, c, m0, m1, n0, n1));
+            case Fp16Panels f -> split(m, n, true, threads, (m0, m1, n0, n1) -> p.fp16(a, f, bias, act, c, m0, m1, n0, n1));
+            case Int8Panels q -> {
+                if (resolve(mode, m, n, k) == Int8Mode.W8A32) {
+                    split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A32(a, q, bias, act, c, m0, m1, n0, n1));
+                } else {
+                    MemorySegment aq = Panels.allocate((long) m * k);
+                    MemorySegment as = Panels.allocate((long) m * 4);
+                    p.quantizeRows(a, k, aq, as, 0, m);
+                    split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, q, bias, act, c, m0, m1, n0, n1));
+                }
+            }
+            case CsrMatrix s -> split(m, n, false, threads, (m0, m1, n0, n1) -> p.csr(a, s, bias, act, c, m0, m1, n0, n1));
+        }
+    }
+
+    /** The int8 mode {@link Int8Mode#AUTO} resolves to for a shape. */
+    public static Int8Mode resolve(Int8Mode mode, int m, int n, int k) {
+        if (mode != Int8Mode.AUTO) {
+            return mode;
+        }
+        return m == 1 ? Int8Mode.W8A32 : Int8Mode.W8A8;
+    }
+
+    static void checkArgs(MemorySegment a, int m, int n, int k, MemorySegment bias, MemorySegment c, int threads) {
+        if (m < 0) {
+            throw new IllegalArgumentException("negative row count m=" + m);
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        if (a.byteSize() < (long) m * k * 4) {
+            throw new IllegalArgumentException("activations [" + m + ", " + k + "] need " + (long) m * k * 4
+                    + " bytes, segment has " + a.byteSize() + "; weights are [" + n + ", " + k + "]");
+        }
+        if (c.byteSize() < (long) m * n * 4) {
+            throw new IllegalArgumentException("output [" + m + ", " + n + "] needs " + (long) m * n * 4
+                    + " bytes, segment has " + c.byteSize() + "; weights are [" + n + ", " + k + "]");
+        }
+        if (bias != null && bias.byteSize() < (long) n * 4) {
+            throw new IllegalArgumentException("bias [" + bias.byteSize() / 4 + "] does not fit weights [" + n + ", " + k + "]");
+        }
+    }
+
+    /** A block of the output: rows {@code [m0, m1)}, channels {@code [n0, n1)}. */
+    @FunctionalInterface
+    interface Block {
+        void run(int m0, int m1, int n0, int n1);
+    }
+
+    /**
+     * Splits {@code [0, m) × [0, n)} into at most {@code threads} blocks: over channels (in whole panels when
+     * {@code panels}) when there are enough of them, else over rows.
+     */
+    static void split(int m, int n, boolean panels, int threads, Block body) {
+        int unit = panels ? Panels.NR : 1;
+        int units = (n + unit - 1) / unit;
+        int t = Math.min(threads, KernelPool.cores());
+        if (t <= 1 || (long) m * n < 4096) {
+            body.run(0, m, 0, n);
+        } else if (units >= t) {
+            final int tt = t;
+            KernelPool.run(tt, id -> {
+                int u0 = (int) ((long) units * id / tt), u1 = (int) ((long) units * (id + 1) / tt);
+                body.run(0, m, Math.min(n, u0 * unit), Math.min(n, u1 * unit));
+            });
+        } else {
+            final int tt = Math.min(t, m);
+            KernelPool.run(tt, id -> body.run((int) ((long) m * id / tt), (int) ((long) m * (id + 1) / tt), 0, n));
+        }
+    }
+
+    /** Reads element {@code i} of an fp32 segment (a convenience for callers and tests). */
+    public static float getFloat(MemorySegment s, long i) {
+        return s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+    }
+}

@@ -1,0 +1,137 @@
+package dev.compresso.engine.kernel;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
+
+import dev.compresso.engine.weights.CsrMatrix;
+import dev.compresso.engine.weights.Fp16Panels;
+import dev.compresso.engine.weights.Fp32Panels;
+import dev.compresso.engine.weights.Int8Panels;
+import dev.compresso.engine.weights.Panels;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The scalar reference of every kernel: plain loops, fp32 accumulation in k order (int32 for W8A8). Tests
+ * compare the vector kernels with it, and it runs when {@code jdk.incubator.vector} is not available.
+ */
+final class ScalarKernels implements KernelProvider {
+
+    static final ScalarKernels INSTANCE = new ScalarKernels();
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    private static float epilogue(float acc, MemorySegment bias, int n, Activation act) {
+        if (bias != null) {
+            acc += bias.getAtIndex(JAVA_FLOAT_UNALIGNED, n);
+        }
+        return act.apply(acc);
+    }
+
+    @Override
+    public void fp32(MemorySegment a, Fp32Panels w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        int k = w.inFeatures(), n = w.outFeatures();
+        MemorySegment d = w.data();
+        for (int i = m0; i < m1; i++) {
+            for (int j = n0; j < n1; j++) {
+                float acc = 0f;
+                long base = Panels.index(j, 0, k);
+                for (int kk = 0; kk < k; kk++) {
+                    acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + kk)
+                            * d.getAtIndex(JAVA_FLOAT_UNALIGNED, base + (long) kk * Panels.NR);
+                }
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
+            }
+        }
+    }
+
+    @Override
+    public void fp16(MemorySegment a, Fp16Panels w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        int k = w.inFeatures(), n = w.outFeatures();
+        MemorySegment d = w.data();
+        for (int i = m0; i < m1; i++) {
+            for (int j = n0; j < n1; j++) {
+                float acc = 0f;
+                long base = Panels.index(j, 0, k);
+                for (int kk = 0; kk < k; kk++) {
+                    acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + kk)
+                            * Float.float16ToFloat(d.getAtIndex(JAVA_SHORT_UNALIGNED, base + (long) kk * Panels.NR));
+                }
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
+            }
+        }
+    }
+
+    @Override
+    public void int8W8A32(MemorySegment a, Int8Panels w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        int k = w.inFeatures(), n = w.outFeatures();
+        MemorySegment d = w.data();
+        for (int i = m0; i < m1; i++) {
+            for (int j = n0; j < n1; j++) {
+                float acc = 0f;
+                long base = Panels.index(j, 0, k);
+                for (int kk = 0; kk < k; kk++) {
+                    acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + kk)
+                            * d.get(JAVA_BYTE, base + (long) kk * Panels.NR);
+                }
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc * w.scale(j), bias, j, act));
+            }
+        }
+    }
+
+    @Override
+    public void int8W8A8(MemorySegment aq, MemorySegment aScale, Int8Panels w, MemorySegment bias,
+            Activation act, MemorySegment c, int m0, int m1, int n0, int n1) {
+        int k = w.inFeatures(), n = w.outFeatures();
+        MemorySegment d = w.data();
+        for (int i = m0; i < m1; i++) {
+            float as = aScale.getAtIndex(JAVA_FLOAT_UNALIGNED, i);
+            for (int j = n0; j < n1; j++) {
+                int acc = 0;
+                long base = Panels.index(j, 0, k);
+                for (int kk = 0; kk < k; kk++) {
+                    acc += aq.get(JAVA_BYTE, (long) i * k + kk) * d.get(JAVA_BYTE, base + (long) kk * Panels.NR);
+                }
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc * (as * w.scale(j)), bias, j, act));
+            }
+        }
+    }
+
+    @Override
+    public void quantizeRows(MemorySegment a, int k, MemorySegment aq, MemorySegment aScale, int m0, int m1) {
+        for (int i = m0; i < m1; i++) {
+            float max = 0f;
+            for (int kk = 0; kk < k; kk++) {
+                max = Math.max(max, Math.abs(a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + kk)));
+            }
+            float scale = max / 127f;
+            aScale.setAtIndex(JAVA_FLOAT_UNALIGNED, i, scale);
+            float inv = max == 0f ? 0f : 127f / max;
+            for (int kk = 0; kk < k; kk++) {
+                int q = Math.round(a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + kk) * inv);
+                aq.set(JAVA_BYTE, (long) i * k + kk, (byte) Math.max(-127, Math.min(127, q)));
+            }
+        }
+    }
+
+    @Override
+    public void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        int k = w.inFeatures(), n = w.outFeatures();
+        for (int i = m0; i < m1; i++) {
+            for (int j = n0; j < n1; j++) {
+                float acc = 0f;
+                for (int p = w.rowStart(j), e = w.rowStart(j + 1); p < e; p++) {
+                    acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + w.col(p)) * w.value(j, p);
+                }
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
+            }
+        }
+    }
+}

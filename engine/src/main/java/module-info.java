@@ -1,0 +1,11 @@
+/**
+ * Compresso engine: packed weights, Vector API kernels, ONNX import and the runtime.
+ *
+ * <p>{@code jdk.incubator.vector} is optional: without it (no {@code --add-modules}) the engine loads and
+ * computes with its scalar kernels, and logs that it does.
+ */
+module dev.compresso.engine {
+    requires static jdk.incubator.vector;
+    exports dev.compresso.engine.weights;
+    exports dev.compresso.engine.kernel;
+}

@@ -1,0 +1,2 @@
+/** Compresso prune passes: produce the engine's packed weight types. */
+package dev.compresso.prune;

@@ -1,0 +1,2 @@
+/** Compresso quant passes: produce the engine's packed weight types. */
+package dev.compresso.quant;

@@ -1,0 +1,75 @@
+package dev.compresso.samples;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code ./compresso}: exit 0 on success, 2 on a usage error (message and usage on stderr), 1 on any other
+ * failure with one line on stderr naming what is at fault; stack traces only with {@code --verbose}.
+ */
+public final class Main {
+
+    /** Switches (options without a value) every command may take. */
+    static final Set<String> FLAGS = Set.of("verbose", "json", "quick", "help");
+
+    private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        for (Command c : List.<Command>of()) {
+            COMMANDS.put(c.name(), c);
+        }
+    }
+
+    private Main() {}
+
+    public static void main(String[] argv) {
+        System.exit(run(argv, System.out, System.err));
+    }
+
+    static int run(String[] argv, PrintStream out, PrintStream err) {
+        boolean verbose = Arrays.asList(argv).contains("--verbose");
+        if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("help")) {
+            usage(argv.length == 0 ? err : out);
+            return argv.length == 0 ? 2 : 0;
+        }
+        Command cmd = COMMANDS.get(argv[0]);
+        if (cmd == null) {
+            err.println("compresso: unknown command '" + argv[0] + "'");
+            usage(err);
+            return 2;
+        }
+        try {
+            Args args = new Args(List.of(argv).subList(1, argv.length), FLAGS);
+            args.flag("verbose");
+            if (args.flag("help")) {
+                out.println("usage: compresso " + cmd.usage());
+                return 0;
+            }
+            cmd.run(args, out);
+            out.flush();
+            return 0;
+        } catch (UsageException e) {
+            err.println("compresso " + cmd.name() + ": " + e.getMessage());
+            err.println("usage: compresso " + cmd.usage());
+            return 2;
+        } catch (Exception | OutOfMemoryError | StackOverflowError e) {
+            String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            err.println("compresso " + cmd.name() + ": " + msg.lines().findFirst().orElse(msg));
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        }
+    }
+
+    static void usage(PrintStream s) {
+        s.println("usage: compresso <command> [options]   (--verbose for stack traces)");
+        for (Command c : COMMANDS.values()) {
+            s.println("  " + c.usage());
+        }
+    }
+}

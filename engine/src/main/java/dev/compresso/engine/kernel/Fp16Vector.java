@@ -1,0 +1,13 @@
+package dev.compresso.engine.kernel;
+
+import dev.compresso.engine.weights.*;
+import java.lang.foreign.MemorySegment;
+
+/** Vector API fp16 GEMM/GEMV. Not yet vectorized: delegates to the scalar reference. */
+final class Fp16Vector {
+    private Fp16Vector() {}
+
+    static void gemm(MemorySegment a, Fp16Panels w, MemorySegment bias, Activation act, MemorySegment c, int m0, int m1, int n0, int n1) {
+        ScalarKernels.INSTANCE.fp16(a, w, bias, act, c, m0, m1, n0, n1);
+    }
+}

@@ -84,6 +84,7 @@ final class KernelsCommand implements Command {
                     + " skipping the openblas rows. Install it with: apt-get install -y libopenblas-dev");
         }
         List<Integer> threadCounts = new ArrayList<>(new LinkedHashSet<>(List.of(1, all)));
+        warmUp(kernels, threadCounts, quick ? 80_000_000L : 250_000_000L);
         if (!json) {
             out.printf(Locale.ROOT, "%-12s %6s %6s %6s %8s %7s %10s %10s%n",
                     "kernel", "m", "n", "k", "sparsity", "threads", "gflops", "ms");
@@ -127,6 +128,37 @@ final class KernelsCommand implements Command {
                     MemorySegment dense = c.dense();
                     emit(out, json, new Row("openblas", m, n, k, 0, t, timer.time(() -> b.linear(c.a, m, dense, n, k, c.c))));
                     Thread.sleep(200);
+                }
+            }
+        }
+    }
+
+    /**
+     * Gets every kernel family JIT-compiled (GEMM and GEMV paths, one thread and several) before the first
+     * timed case: Vector API code runs orders of magnitude slower until C2 has compiled it, and the per-case
+     * warm-up of a small shape is too short for that.
+     */
+    private static void warmUp(List<String> kernels, List<Integer> threadCounts, long nsPerCase) {
+        for (int[] d : new int[][] {{12, 64, 384}, {1, 64, 384}}) {
+            Case c = new Case(d[0], d[1], d[2]);
+            for (String kernel : kernels) {
+                PackedWeights w = switch (kernel) {
+                    case "fp32" -> c.fp32();
+                    case "fp16" -> c.fp16();
+                    case "csr" -> c.csr(0.9);
+                    case "openblas" -> null;
+                    default -> c.int8();
+                };
+                if (w == null) {
+                    continue;
+                }
+                Int8Mode mode = kernel.equals("int8-w8a8") ? Int8Mode.W8A8
+                        : kernel.equals("int8-w8a32") ? Int8Mode.W8A32 : Int8Mode.AUTO;
+                for (int t : threadCounts) {
+                    long start = System.nanoTime();
+                    while (System.nanoTime() - start < nsPerCase) {
+                        c.run(w, mode, t);
+                    }
                 }
             }
         }

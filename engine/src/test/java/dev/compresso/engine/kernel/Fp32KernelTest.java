@@ -137,6 +137,7 @@ class Fp32KernelTest {
         check(384, 17, 1000, Activation.GELU_TANH, false, 2, 304);
         check(33, 127, 1000, Activation.RELU, false, 1, 305);
         check(3, 384, 15, Activation.NONE, true, 2, 306);
+        check(1000, 15, 127, Activation.GELU, true, 2, 307); // one panel: split over rows
     }
 
     @Test

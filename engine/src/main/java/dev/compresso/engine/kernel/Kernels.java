@@ -101,7 +101,8 @@ public final class Kernels {
                     split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, q, bias, act, c, m0, m1, n0, n1));
                 }
             }
-            case CsrMatrix s -> split(m, n, false, threads, (m0, m1, n0, n1) -> p.csr(a, s, bias, act, c, m0, m1, n0, n1));
+            case CsrMatrix s -> splitSparse(m, n, j -> s.rowStart(j) + (long) j, threads,
+                    (m0, m1, n0, n1) -> p.csr(a, s, bias, act, c, m0, m1, n0, n1));
         }
     }
 
@@ -155,6 +156,42 @@ public final class Kernels {
                 int u0 = (int) ((long) units * id / tt), u1 = (int) ((long) units * (id + 1) / tt);
                 body.run(0, m, Math.min(n, u0 * unit), Math.min(n, u1 * unit));
             });
+        } else {
+            final int tt = Math.min(t, m);
+            KernelPool.run(tt, id -> body.run((int) ((long) m * id / tt), (int) ((long) m * (id + 1) / tt), 0, n));
+        }
+    }
+
+    /**
+     * Splits the work of a sparse kernel: over output channels in ranges of about equal cost (not equal
+     * counts, since non-zeros per channel vary), or over rows when there are fewer channels than threads.
+     *
+     * @param cost {@code cost.applyAsLong(j)} is the cost of channels {@code [0, j)}, non-decreasing in {@code j}
+     *             (e.g. non-zeros before channel {@code j} plus {@code j})
+     */
+    static void splitSparse(int m, int n, java.util.function.IntToLongFunction cost, int threads, Block body) {
+        long total = cost.applyAsLong(n);
+        int t = Math.min(threads, KernelPool.cores());
+        // Below ~64k multiply-adds the fork/join costs more than it saves.
+        if (t <= 1 || total * m < 65536) {
+            body.run(0, m, 0, n);
+        } else if (n >= t) {
+            int[] bounds = new int[t + 1];
+            bounds[t] = n;
+            for (int i = 1; i < t; i++) {
+                long target = total * i / t;
+                int lo = bounds[i - 1], hi = n; // first j with cost(j) >= target
+                while (lo < hi) {
+                    int mid = (lo + hi) >>> 1;
+                    if (cost.applyAsLong(mid) < target) {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                bounds[i] = lo;
+            }
+            KernelPool.run(t, id -> body.run(0, m, bounds[id], bounds[id + 1]));
         } else {
             final int tt = Math.min(t, m);
             KernelPool.run(tt, id -> body.run((int) ((long) m * id / tt), (int) ((long) m * (id + 1) / tt), 0, n));

@@ -106,6 +106,21 @@ class CsrKernelTest {
     }
 
     static void check(Random r, int m, CsrMatrix s, boolean withBias, Activation act, int threads) {
+        check(r, m, s, withBias, act, threads, (a, bias, c) -> ScalarKernels.INSTANCE.csr(a, s, bias, act, c, 0, m, 0,
+                s.outFeatures()));
+    }
+
+    /** The scalar reference of a kernel over the whole output. */
+    interface Reference {
+        void run(MemorySegment a, MemorySegment bias, MemorySegment c);
+    }
+
+    /**
+     * Runs {@link Kernels#linear} and {@code reference} on random activations and compares both with the dense
+     * product of {@code s.toDense()} in double.
+     */
+    static void check(Random r, int m, dev.compresso.engine.weights.PackedWeights s, boolean withBias,
+            Activation act, int threads, Reference reference) {
         int n = s.outFeatures(), k = s.inFeatures();
         float[] a = new float[m * k];
         for (int i = 0; i < a.length; i++) {
@@ -121,7 +136,7 @@ class CsrKernelTest {
         // Poison the output so an unwritten element fails.
         c.fill((byte) 0x7f);
         Kernels.linear(as, m, s, bs, act, c, Int8Mode.AUTO, threads);
-        ScalarKernels.INSTANCE.csr(as, s, bs, act, ref, 0, m, 0, n);
+        reference.run(as, bs, ref);
         float[] w = s.toDense();
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {

@@ -24,6 +24,7 @@ final class Fp16Vector {
         int panels = Panels.panelCount(n);
         int pk = k * Panels.NR;
         float[] ws = StripGemm.scratch(StripGemm.GROUP * pk);
+        float[] ap = StripGemm.packRows(a, k, m0, m1);
         MemorySegment d = w.data();
         for (int p = n0 / Panels.NR; p * Panels.NR < n1; p += StripGemm.GROUP) {
             for (int g = 0; g < StripGemm.GROUP; g++) {
@@ -33,7 +34,7 @@ final class Fp16Vector {
                     Arrays.fill(ws, g * pk, (g + 1) * pk, 0f);
                 }
             }
-            StripGemm.group(a, k, n, ws, p, n1, null, bias, act, c, m0, m1);
+            StripGemm.group(ap, k, n, ws, p, n1, null, bias, act, c, m0, m1);
         }
     }
 

@@ -66,6 +66,7 @@ final class Int8Vector {
         int panels = Panels.panelCount(n);
         int pk = k * NR;
         float[] ws = StripGemm.scratch(StripGemm.GROUP * pk);
+        float[] ap = StripGemm.packRows(a, k, m0, m1);
         for (int p = n0 / NR; p * NR < n1; p += StripGemm.GROUP) {
             for (int g = 0; g < StripGemm.GROUP; g++) {
                 if (p + g < panels) {
@@ -74,18 +75,23 @@ final class Int8Vector {
                     Arrays.fill(ws, g * pk, (g + 1) * pk, 0f);
                 }
             }
-            StripGemm.group(a, k, n, ws, p, n1, w.scales(), bias, act, c, m0, m1);
+            StripGemm.group(ap, k, n, ws, p, n1, w.scales(), bias, act, c, m0, m1);
         }
     }
 
     /** Widens {@code count} (a multiple of 16) bytes at {@code off} into floats at {@code ws[wo]}. */
     static void widen(MemorySegment d, long off, float[] ws, int wo, int count) {
         int step = B.length();
-        int parts = step / L;
-        for (int i = 0; i < count; i += step) {
-            ByteVector b = ByteVector.fromMemorySegment(B, d, off + i, LE);
-            for (int part = 0; part < parts; part++) {
-                ((FloatVector) b.convertShape(VectorOperators.B2F, F, part)).intoArray(ws, wo + i + part * L);
+        if (step == L) {
+            for (int i = 0; i < count; i += step) {
+                widenAt(d, off + i).intoArray(ws, wo + i);
+            }
+        } else {
+            // 4-lane floats (128-bit vectors): no 4-byte species, so convert both halves of an 8-byte load.
+            for (int i = 0; i < count; i += step) {
+                ByteVector b = ByteVector.fromMemorySegment(B, d, off + i, LE);
+                ((FloatVector) b.convertShape(VectorOperators.B2F, F, 0)).intoArray(ws, wo + i);
+                ((FloatVector) b.convertShape(VectorOperators.B2F, F, 1)).intoArray(ws, wo + i + L);
             }
         }
     }

@@ -31,6 +31,8 @@ final class StripGemm {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<float[][]> AROWS = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[MR * W]);
 
     private StripGemm() {}
 
@@ -44,13 +46,30 @@ final class StripGemm {
     }
 
     /**
+     * Copies rows {@code [m0, m1)} of {@code a} ({@code [m, k]} fp32) into a per-thread array: the tiles then
+     * broadcast from a Java array, which keeps the compiled loop small enough for C2 to inline every vector
+     * operation (segment accesses add many nodes, and a vector op left un-inlined allocates).
+     */
+    static float[] packRows(MemorySegment a, int k, int m0, int m1) {
+        float[][] h = AROWS.get();
+        int size = (m1 - m0) * k;
+        if (h[0].length < size) {
+            h[0] = new float[size];
+        }
+        MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, (long) m0 * k * 4, h[0], 0, size);
+        return h[0];
+    }
+
+    /**
      * Computes rows {@code [m0, m1)} of the channels held by the widened group {@code ws} (panels
      * {@code p0 … p0+GROUP-1}, each {@code k·16} floats in the panel layout), writing only channels below
-     * {@code n1}. {@code scale} (per channel, optional) multiplies the accumulator before the bias.
+     * {@code n1}. {@code ap} holds rows {@code [m0, m1)} of A ({@link #packRows}). {@code scale} (per channel,
+     * optional) multiplies the accumulator before the bias.
      */
-    static void group(MemorySegment a, int k, int n, float[] ws, int p0, int n1, MemorySegment scale,
+    static void group(float[] ap, int k, int n, float[] ws, int p0, int n1, MemorySegment scale,
             MemorySegment bias, Activation act, MemorySegment c, int m0, int m1) {
         int cols = GROUP * Panels.NR;
+        float[] acc = ACC.get();
         for (int s = 0; s < cols; s += W) {
             int col0 = p0 * Panels.NR + s;
             if (col0 >= n1) {
@@ -61,64 +80,72 @@ final class StripGemm {
             int off1 = ((s + L) / Panels.NR) * k * Panels.NR + (s + L) % Panels.NR;
             int i = m0;
             for (; i + MR <= m1; i += MR) {
-                tile6(a, k, n, ws, off0, off1, col0, n1, scale, bias, act, c, i);
+                tile6(ap, (i - m0) * k, k, ws, off0, off1, acc);
+                for (int r = 0; r < MR; r++) {
+                    store(FloatVector.fromArray(F, acc, r * W), FloatVector.fromArray(F, acc, r * W + L), col0, n,
+                            n1, scale, bias, act, c, i + r);
+                }
             }
             for (; i < m1; i++) {
-                row1(a, k, n, ws, off0, off1, col0, n1, scale, bias, act, c, i);
+                row1(ap, (i - m0) * k, k, ws, off0, off1, acc);
+                store(FloatVector.fromArray(F, acc, 0), FloatVector.fromArray(F, acc, L), col0, n, n1, scale, bias,
+                        act, c, i);
             }
         }
     }
 
-    private static void tile6(MemorySegment a, int k, int n, float[] ws, int off0, int off1, int col0, int n1,
-            MemorySegment scale, MemorySegment bias, Activation act, MemorySegment c, int i) {
-        long rs = (long) k * 4;
-        long r0 = (long) i * rs;
+    /** Six rows of A (from {@code ap[a0]}, stride k) times one strip; accumulators to {@code acc[r·W …]}. */
+    private static void tile6(float[] ap, int a0, int k, float[] ws, int off0, int off1, float[] acc) {
         FloatVector z = FloatVector.zero(F);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z,
                 c50 = z, c51 = z;
+        int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
         for (int kk = 0; kk < k; kk++) {
             int wo = kk * Panels.NR;
             FloatVector w0 = FloatVector.fromArray(F, ws, off0 + wo);
             FloatVector w1 = FloatVector.fromArray(F, ws, off1 + wo);
-            long ao = r0 + (long) kk * 4;
-            FloatVector b = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, ao));
+            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
             c00 = w0.fma(b, c00);
             c01 = w1.fma(b, c01);
-            b = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, ao + rs));
+            b = FloatVector.broadcast(F, ap[a1 + kk]);
             c10 = w0.fma(b, c10);
             c11 = w1.fma(b, c11);
-            b = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, ao + 2 * rs));
+            b = FloatVector.broadcast(F, ap[a2 + kk]);
             c20 = w0.fma(b, c20);
             c21 = w1.fma(b, c21);
-            b = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, ao + 3 * rs));
+            b = FloatVector.broadcast(F, ap[a3 + kk]);
             c30 = w0.fma(b, c30);
             c31 = w1.fma(b, c31);
-            b = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, ao + 4 * rs));
+            b = FloatVector.broadcast(F, ap[a4 + kk]);
             c40 = w0.fma(b, c40);
             c41 = w1.fma(b, c41);
-            b = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, ao + 5 * rs));
+            b = FloatVector.broadcast(F, ap[a5 + kk]);
             c50 = w0.fma(b, c50);
             c51 = w1.fma(b, c51);
         }
-        store(c00, c01, col0, n, n1, scale, bias, act, c, i);
-        store(c10, c11, col0, n, n1, scale, bias, act, c, i + 1);
-        store(c20, c21, col0, n, n1, scale, bias, act, c, i + 2);
-        store(c30, c31, col0, n, n1, scale, bias, act, c, i + 3);
-        store(c40, c41, col0, n, n1, scale, bias, act, c, i + 4);
-        store(c50, c51, col0, n, n1, scale, bias, act, c, i + 5);
+        c00.intoArray(acc, 0);
+        c01.intoArray(acc, L);
+        c10.intoArray(acc, W);
+        c11.intoArray(acc, W + L);
+        c20.intoArray(acc, 2 * W);
+        c21.intoArray(acc, 2 * W + L);
+        c30.intoArray(acc, 3 * W);
+        c31.intoArray(acc, 3 * W + L);
+        c40.intoArray(acc, 4 * W);
+        c41.intoArray(acc, 4 * W + L);
+        c50.intoArray(acc, 5 * W);
+        c51.intoArray(acc, 5 * W + L);
     }
 
     /** One row; k unrolled by two with separate accumulators to hide the FMA latency. */
-    private static void row1(MemorySegment a, int k, int n, float[] ws, int off0, int off1, int col0, int n1,
-            MemorySegment scale, MemorySegment bias, Activation act, MemorySegment c, int i) {
-        long r0 = (long) i * k * 4;
+    private static void row1(float[] ap, int a0, int k, float[] ws, int off0, int off1, float[] acc) {
         FloatVector z = FloatVector.zero(F);
         FloatVector c0 = z, c1 = z, d0 = z, d1 = z;
         int kk = 0;
         for (; kk + 2 <= k; kk += 2) {
             int wo = kk * Panels.NR;
-            FloatVector b = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, r0 + (long) kk * 4));
-            FloatVector e = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, r0 + (long) kk * 4 + 4));
+            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
+            FloatVector e = FloatVector.broadcast(F, ap[a0 + kk + 1]);
             c0 = FloatVector.fromArray(F, ws, off0 + wo).fma(b, c0);
             c1 = FloatVector.fromArray(F, ws, off1 + wo).fma(b, c1);
             d0 = FloatVector.fromArray(F, ws, off0 + wo + Panels.NR).fma(e, d0);
@@ -126,11 +153,12 @@ final class StripGemm {
         }
         if (kk < k) {
             int wo = kk * Panels.NR;
-            FloatVector b = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, r0 + (long) kk * 4));
+            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
             c0 = FloatVector.fromArray(F, ws, off0 + wo).fma(b, c0);
             c1 = FloatVector.fromArray(F, ws, off1 + wo).fma(b, c1);
         }
-        store(c0.add(d0), c1.add(d1), col0, n, n1, scale, bias, act, c, i);
+        c0.add(d0).intoArray(acc, 0);
+        c1.add(d1).intoArray(acc, L);
     }
 
     /**

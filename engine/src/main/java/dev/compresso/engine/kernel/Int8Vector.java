@@ -43,6 +43,7 @@ final class Int8Vector {
     private static final int MR8 = 4;
 
     private static final ThreadLocal<short[][]> PAIRS = ThreadLocal.withInitial(() -> new short[1][0]);
+    private static final ThreadLocal<int[]> ACC8 = ThreadLocal.withInitial(() -> new int[MR8 * 2 * L]);
     private static final ThreadLocal<int[][]> APAIRS = ThreadLocal.withInitial(() -> new int[1][0]);
 
     private Int8Vector() {}
@@ -172,6 +173,7 @@ final class Int8Vector {
             h[0] = new short[group * pp];
         }
         short[] ws = h[0];
+        int[] acc = ACC8.get();
         int panels = Panels.panelCount(n);
         MemorySegment d = w.data();
         for (int p = n0 / NR; p * NR < n1; p += group) {
@@ -192,10 +194,16 @@ final class Int8Vector {
                 int off1 = ((s + L) / NR) * pp + ((s + L) % NR) * 2;
                 int i = m0;
                 for (; i + MR8 <= m1; i += MR8) {
-                    tile8x4(ap, pairs, ws, off0, off1, i - m0, aScale, w.scales(), bias, act, c, n, col0, n1, i);
+                    tile8x4(ap, (i - m0) * pairs, pairs, ws, off0, off1, acc);
+                    for (int r = 0; r < MR8; r++) {
+                        store8(IntVector.fromArray(I, acc, 2 * r * L), IntVector.fromArray(I, acc, (2 * r + 1) * L),
+                                aScale, w.scales(), bias, act, c, n, col0, n1, i + r);
+                    }
                 }
                 for (; i < m1; i++) {
-                    row8(ap, pairs, ws, off0, off1, i - m0, aScale, w.scales(), bias, act, c, n, col0, n1, i);
+                    row8(ap, (i - m0) * pairs, pairs, ws, off0, off1, acc);
+                    store8(IntVector.fromArray(I, acc, 0), IntVector.fromArray(I, acc, L), aScale, w.scales(), bias,
+                            act, c, n, col0, n1, i);
                 }
             }
         }
@@ -232,61 +240,83 @@ final class Int8Vector {
             int o = wo + p * 2 * NR;
             long r0 = base + (long) (2 * p) * NR;
             boolean second = 2 * p + 1 < k;
-            for (int j = 0; j < NR; j++) {
-                ws[o + 2 * j] = d.get(JAVA_BYTE, r0 + j);
-                ws[o + 2 * j + 1] = second ? d.get(JAVA_BYTE, r0 + NR + j) : 0;
+            if (L == B.length()) {
+                // One int lane per channel holds its pair: (w[2p+1] << 16) | (w[2p] & 0xffff), little-endian shorts.
+                for (int j = 0; j < NR; j += L) {
+                    IntVector lo = ((IntVector) ByteVector.fromMemorySegment(B, d, r0 + j, LE)
+                            .convertShape(VectorOperators.B2I, I, 0)).and(0xffff);
+                    if (second) {
+                        IntVector hi = ((IntVector) ByteVector.fromMemorySegment(B, d, r0 + NR + j, LE)
+                                .convertShape(VectorOperators.B2I, I, 0)).lanewise(VectorOperators.LSHL, 16);
+                        lo = lo.or(hi);
+                    }
+                    ((ShortVector) lo.reinterpretShape(S, 0)).intoArray(ws, o + 2 * j);
+                }
+            } else {
+                for (int j = 0; j < NR; j++) {
+                    ws[o + 2 * j] = d.get(JAVA_BYTE, r0 + j);
+                    ws[o + 2 * j + 1] = second ? d.get(JAVA_BYTE, r0 + NR + j) : 0;
+                }
             }
         }
     }
 
-    /** Two exact products per int lane, summed in the top 16 bits (cannot overflow, see class doc). */
-    private static IntVector pairDot(ShortVector w, int aPair) {
-        IntVector v = w.mul(IntVector.broadcast(I, aPair).reinterpretAsShorts()).reinterpretAsInts();
-        return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-    }
-
-    private static void tile8x4(int[] ap, int pairs, short[] ws, int off0, int off1, int r, MemorySegment aScale,
-            MemorySegment wScale, MemorySegment bias, Activation act, MemorySegment c, int n, int col0, int n1,
-            int i) {
+    /** Four rows times one strip; accumulators go to {@code acc[r·2L …]} (keeps the loop small for C2). */
+    private static void tile8x4(int[] ap, int a0, int pairs, short[] ws, int off0, int off1, int[] acc) {
         IntVector z = IntVector.zero(I);
         IntVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-        int a0 = r * pairs, a1 = a0 + pairs, a2 = a1 + pairs, a3 = a2 + pairs;
+        int a1 = a0 + pairs, a2 = a1 + pairs, a3 = a2 + pairs;
         for (int p = 0; p < pairs; p++) {
             int o = p * 2 * NR;
             ShortVector w0 = ShortVector.fromArray(S, ws, off0 + o);
             ShortVector w1 = ShortVector.fromArray(S, ws, off1 + o);
-            int x = ap[a0 + p];
-            c00 = c00.add(pairDot(w0, x));
-            c01 = c01.add(pairDot(w1, x));
-            x = ap[a1 + p];
-            c10 = c10.add(pairDot(w0, x));
-            c11 = c11.add(pairDot(w1, x));
-            x = ap[a2 + p];
-            c20 = c20.add(pairDot(w0, x));
-            c21 = c21.add(pairDot(w1, x));
-            x = ap[a3 + p];
-            c30 = c30.add(pairDot(w0, x));
-            c31 = c31.add(pairDot(w1, x));
+            // Two exact products per int lane, summed in the top 16 bits (cannot overflow, see class doc),
+            // sign-extended and accumulated. Written out: a helper method was not reliably inlined.
+            IntVector v;
+            ShortVector x = (ShortVector) IntVector.broadcast(I, ap[a0 + p]).reinterpretShape(S, 0);
+            v = (IntVector) w0.mul(x).reinterpretShape(I, 0);
+            c00 = c00.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+            v = (IntVector) w1.mul(x).reinterpretShape(I, 0);
+            c01 = c01.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+            x = (ShortVector) IntVector.broadcast(I, ap[a1 + p]).reinterpretShape(S, 0);
+            v = (IntVector) w0.mul(x).reinterpretShape(I, 0);
+            c10 = c10.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+            v = (IntVector) w1.mul(x).reinterpretShape(I, 0);
+            c11 = c11.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+            x = (ShortVector) IntVector.broadcast(I, ap[a2 + p]).reinterpretShape(S, 0);
+            v = (IntVector) w0.mul(x).reinterpretShape(I, 0);
+            c20 = c20.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+            v = (IntVector) w1.mul(x).reinterpretShape(I, 0);
+            c21 = c21.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+            x = (ShortVector) IntVector.broadcast(I, ap[a3 + p]).reinterpretShape(S, 0);
+            v = (IntVector) w0.mul(x).reinterpretShape(I, 0);
+            c30 = c30.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+            v = (IntVector) w1.mul(x).reinterpretShape(I, 0);
+            c31 = c31.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
         }
-        store8(c00, c01, aScale, wScale, bias, act, c, n, col0, n1, i);
-        store8(c10, c11, aScale, wScale, bias, act, c, n, col0, n1, i + 1);
-        store8(c20, c21, aScale, wScale, bias, act, c, n, col0, n1, i + 2);
-        store8(c30, c31, aScale, wScale, bias, act, c, n, col0, n1, i + 3);
+        c00.intoArray(acc, 0);
+        c01.intoArray(acc, L);
+        c10.intoArray(acc, 2 * L);
+        c11.intoArray(acc, 3 * L);
+        c20.intoArray(acc, 4 * L);
+        c21.intoArray(acc, 5 * L);
+        c30.intoArray(acc, 6 * L);
+        c31.intoArray(acc, 7 * L);
     }
 
-    private static void row8(int[] ap, int pairs, short[] ws, int off0, int off1, int r, MemorySegment aScale,
-            MemorySegment wScale, MemorySegment bias, Activation act, MemorySegment c, int n, int col0, int n1,
-            int i) {
+    private static void row8(int[] ap, int a0, int pairs, short[] ws, int off0, int off1, int[] acc) {
         IntVector z = IntVector.zero(I);
         IntVector c0 = z, c1 = z;
-        int a0 = r * pairs;
         for (int p = 0; p < pairs; p++) {
             int o = p * 2 * NR;
-            int x = ap[a0 + p];
-            c0 = c0.add(pairDot(ShortVector.fromArray(S, ws, off0 + o), x));
-            c1 = c1.add(pairDot(ShortVector.fromArray(S, ws, off1 + o), x));
+            ShortVector x = (ShortVector) IntVector.broadcast(I, ap[a0 + p]).reinterpretShape(S, 0);
+            IntVector v = (IntVector) ShortVector.fromArray(S, ws, off0 + o).mul(x).reinterpretShape(I, 0);
+            c0 = c0.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+            v = (IntVector) ShortVector.fromArray(S, ws, off1 + o).mul(x).reinterpretShape(I, 0);
+            c1 = c1.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
         }
-        store8(c0, c1, aScale, wScale, bias, act, c, n, col0, n1, i);
+        c0.intoArray(acc, 0);
+        c1.intoArray(acc, L);
     }
 
     /**

@@ -140,7 +140,7 @@ public final class Kernels {
             as.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, actScale);
         }
         p.quantizeRowsStatic(a, k, actScale, aq, 0, m);
-        split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, w, bias, act, c, m0, m1, n0, n1));
+        split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, w, bias, act, c, m0, m1, n0, n1));
     }
 
     /** The int8 mode {@link Int8Mode#AUTO} resolves to for a shape. */

@@ -26,8 +26,12 @@ final class StripGemm {
     static final int W = 2 * L;
     /** Panels widened together (a strip never straddles a group). */
     static final int GROUP = Math.max(1, W / Panels.NR);
-    /** Rows per register tile. */
-    static final int MR = 6;
+    /**
+     * Rows per register tile: 8 (16 accumulators) when vectors are 512-bit, which implies 32 registers; 6 (12
+     * accumulators) otherwise, to fit AVX2's and NEON's 16 registers... NEON has 32, but its 4-lane strips
+     * already cost two tiles per panel.
+     */
+    static final int MR = L >= 16 ? 8 : 6;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
@@ -80,7 +84,11 @@ final class StripGemm {
             int off1 = ((s + L) / Panels.NR) * k * Panels.NR + (s + L) % Panels.NR;
             int i = m0;
             for (; i + MR <= m1; i += MR) {
-                tile6(ap, (i - m0) * k, k, ws, off0, off1, acc);
+                if (MR == 8) {
+                    tile8(ap, (i - m0) * k, k, ws, off0, off1, acc);
+                } else {
+                    tile6(ap, (i - m0) * k, k, ws, off0, off1, acc);
+                }
                 for (int r = 0; r < MR; r++) {
                     store(FloatVector.fromArray(F, acc, r * W), FloatVector.fromArray(F, acc, r * W + L), col0, n,
                             n1, scale, bias, act, c, i + r);
@@ -135,6 +143,59 @@ final class StripGemm {
         c41.intoArray(acc, 4 * W + L);
         c50.intoArray(acc, 5 * W);
         c51.intoArray(acc, 5 * W + L);
+    }
+
+    /** Eight rows of A times one strip, for 32-register ISAs (AVX-512): 16 accumulators. */
+    private static void tile8(float[] ap, int a0, int k, float[] ws, int off0, int off1, float[] acc) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z,
+                c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k, a6 = a5 + k, a7 = a6 + k;
+        for (int kk = 0; kk < k; kk++) {
+            int wo = kk * Panels.NR;
+            FloatVector w0 = FloatVector.fromArray(F, ws, off0 + wo);
+            FloatVector w1 = FloatVector.fromArray(F, ws, off1 + wo);
+            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
+            c00 = w0.fma(b, c00);
+            c01 = w1.fma(b, c01);
+            b = FloatVector.broadcast(F, ap[a1 + kk]);
+            c10 = w0.fma(b, c10);
+            c11 = w1.fma(b, c11);
+            b = FloatVector.broadcast(F, ap[a2 + kk]);
+            c20 = w0.fma(b, c20);
+            c21 = w1.fma(b, c21);
+            b = FloatVector.broadcast(F, ap[a3 + kk]);
+            c30 = w0.fma(b, c30);
+            c31 = w1.fma(b, c31);
+            b = FloatVector.broadcast(F, ap[a4 + kk]);
+            c40 = w0.fma(b, c40);
+            c41 = w1.fma(b, c41);
+            b = FloatVector.broadcast(F, ap[a5 + kk]);
+            c50 = w0.fma(b, c50);
+            c51 = w1.fma(b, c51);
+            b = FloatVector.broadcast(F, ap[a6 + kk]);
+            c60 = w0.fma(b, c60);
+            c61 = w1.fma(b, c61);
+            b = FloatVector.broadcast(F, ap[a7 + kk]);
+            c70 = w0.fma(b, c70);
+            c71 = w1.fma(b, c71);
+        }
+        c00.intoArray(acc, 0 * W);
+        c01.intoArray(acc, 0 * W + L);
+        c10.intoArray(acc, 1 * W);
+        c11.intoArray(acc, 1 * W + L);
+        c20.intoArray(acc, 2 * W);
+        c21.intoArray(acc, 2 * W + L);
+        c30.intoArray(acc, 3 * W);
+        c31.intoArray(acc, 3 * W + L);
+        c40.intoArray(acc, 4 * W);
+        c41.intoArray(acc, 4 * W + L);
+        c50.intoArray(acc, 5 * W);
+        c51.intoArray(acc, 5 * W + L);
+        c60.intoArray(acc, 6 * W);
+        c61.intoArray(acc, 6 * W + L);
+        c70.intoArray(acc, 7 * W);
+        c71.intoArray(acc, 7 * W + L);
     }
 
     /** One row; k unrolled by two with separate accumulators to hide the FMA latency. */

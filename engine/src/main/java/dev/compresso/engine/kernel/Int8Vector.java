@@ -66,8 +66,14 @@ final class Int8Vector {
         }
         int panels = Panels.panelCount(n);
         int pk = k * NR;
-        float[] ws = StripGemm.scratch(StripGemm.GROUP * pk);
         float[] ap = StripGemm.packRows(a, k, m0, m1);
+        if (m1 - m0 <= GEMV_ROWS) {
+            // 4-lane floats: no single-load widening, so widen L1-sized chunks.
+            StripGemm.fewRows(ap, k, n, panels, (q, k0, kc, ws, wo) -> widen(d, ((long) q * k + k0) * NR, ws, wo,
+                    kc * NR), w.scales(), bias, act, c, m0, m1, n0, n1);
+            return;
+        }
+        float[] ws = StripGemm.scratch(StripGemm.GROUP * pk);
         for (int p = n0 / NR; p * NR < n1; p += StripGemm.GROUP) {
             for (int g = 0; g < StripGemm.GROUP; g++) {
                 if (p + g < panels) {

@@ -35,6 +35,7 @@ final class StripGemm {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<float[][]> FEW = ThreadLocal.withInitial(() -> new float[1][0]);
     private static final ThreadLocal<float[][]> AROWS = ThreadLocal.withInitial(() -> new float[1][0]);
     private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[MR * W]);
 
@@ -100,6 +101,94 @@ final class StripGemm {
                         act, c, i);
             }
         }
+    }
+
+    /** Widens {@code kc} k-rows starting at {@code k0} of one panel into {@code ws[wo …]} (panel layout). */
+    @FunctionalInterface
+    interface Widener {
+        void widen(int panel, int k0, int kc, float[] ws, int wo);
+    }
+
+    /** k-rows widened per chunk on the few-rows path (measured at 1x4096x4096 fp16: 64, 128, 256, 1024, 4096 -> 128 best). */
+    static final int KC = 128;
+
+    /**
+     * The few-rows path (GEMV): weights are used once per row, so they are widened in chunks of {@link #KC}
+     * k-rows that stay in L1 instead of a whole panel group. {@code panels} is the panel count of the layout.
+     */
+    static void fewRows(float[] ap, int k, int n, int panels, Widener wd, MemorySegment scale, MemorySegment bias,
+            Activation act, MemorySegment c, int m0, int m1, int n0, int n1) {
+        int rows = m1 - m0;
+        int spg = GROUP * Panels.NR / W; // strips per group
+        float[] ws = scratch(GROUP * KC * Panels.NR);
+        float[][] h = FEW.get();
+        if (h[0].length < rows * spg * W) {
+            h[0] = new float[rows * spg * W];
+        }
+        float[] acc = h[0];
+        for (int p = n0 / Panels.NR; p * Panels.NR < n1; p += GROUP) {
+            java.util.Arrays.fill(acc, 0, rows * spg * W, 0f);
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kc = Math.min(KC, k - k0);
+                for (int g = 0; g < GROUP; g++) {
+                    if (p + g < panels) {
+                        wd.widen(p + g, k0, kc, ws, g * kc * Panels.NR);
+                    } else {
+                        java.util.Arrays.fill(ws, g * kc * Panels.NR, (g + 1) * kc * Panels.NR, 0f);
+                    }
+                }
+                for (int si = 0; si < spg; si++) {
+                    int s = si * W;
+                    int off0 = (s / Panels.NR) * kc * Panels.NR + s % Panels.NR;
+                    int off1 = ((s + L) / Panels.NR) * kc * Panels.NR + (s + L) % Panels.NR;
+                    for (int r = 0; r < rows; r++) {
+                        row1Acc(ap, r * k + k0, kc, ws, off0, off1, acc, (r * spg + si) * W);
+                    }
+                }
+            }
+            for (int si = 0; si < spg; si++) {
+                int col0 = p * Panels.NR + si * W;
+                if (col0 >= n1) {
+                    break;
+                }
+                for (int r = 0; r < rows; r++) {
+                    int o = (r * spg + si) * W;
+                    store(FloatVector.fromArray(F, acc, o), FloatVector.fromArray(F, acc, o + L), col0, n, n1, scale,
+                            bias, act, c, m0 + r);
+                }
+            }
+        }
+    }
+
+    /** One row over a chunk, added to {@code acc[o …]}; k unrolled by four to hide the FMA latency. */
+    private static void row1Acc(float[] ap, int a0, int k, float[] ws, int off0, int off1, float[] acc, int o) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector c0 = FloatVector.fromArray(F, acc, o), c1 = FloatVector.fromArray(F, acc, o + L);
+        FloatVector d0 = z, d1 = z, e0 = z, e1 = z, f0 = z, f1 = z;
+        int kk = 0;
+        for (; kk + 4 <= k; kk += 4) {
+            int wo = kk * Panels.NR;
+            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
+            c0 = FloatVector.fromArray(F, ws, off0 + wo).fma(b, c0);
+            c1 = FloatVector.fromArray(F, ws, off1 + wo).fma(b, c1);
+            b = FloatVector.broadcast(F, ap[a0 + kk + 1]);
+            d0 = FloatVector.fromArray(F, ws, off0 + wo + Panels.NR).fma(b, d0);
+            d1 = FloatVector.fromArray(F, ws, off1 + wo + Panels.NR).fma(b, d1);
+            b = FloatVector.broadcast(F, ap[a0 + kk + 2]);
+            e0 = FloatVector.fromArray(F, ws, off0 + wo + 2 * Panels.NR).fma(b, e0);
+            e1 = FloatVector.fromArray(F, ws, off1 + wo + 2 * Panels.NR).fma(b, e1);
+            b = FloatVector.broadcast(F, ap[a0 + kk + 3]);
+            f0 = FloatVector.fromArray(F, ws, off0 + wo + 3 * Panels.NR).fma(b, f0);
+            f1 = FloatVector.fromArray(F, ws, off1 + wo + 3 * Panels.NR).fma(b, f1);
+        }
+        for (; kk < k; kk++) {
+            int wo = kk * Panels.NR;
+            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
+            c0 = FloatVector.fromArray(F, ws, off0 + wo).fma(b, c0);
+            c1 = FloatVector.fromArray(F, ws, off1 + wo).fma(b, c1);
+        }
+        c0.add(d0).add(e0.add(f0)).intoArray(acc, o);
+        c1.add(d1).add(e1.add(f1)).intoArray(acc, o + L);
     }
 
     /** Six rows of A (from {@code ap[a0]}, stride k) times one strip; accumulators to {@code acc[r·W …]}. */

@@ -27,13 +27,13 @@ final class Fp16Vector {
         int panels = Panels.panelCount(n);
         int pk = k * Panels.NR;
         MemorySegment d = w.data();
-        float[] ap = StripGemm.packRows(a, k, m0, m1);
         if (m1 - m0 <= FEW_ROWS) {
-            StripGemm.fewRows(ap, k, n, panels, (q, k0, kc, ws, wo) -> widen(d, ((long) q * k + k0) * Panels.NR, ws, wo,
+            StripGemm.fewRows(StripGemm.packRows(a, k, m0, m1), k, n, panels, (q, k0, kc, ws, wo) -> widen(d, ((long) q * k + k0) * Panels.NR, ws, wo,
                     kc * Panels.NR), null, bias, act, c, m0, m1, n0, n1);
             return;
         }
         float[] ws = StripGemm.scratch(StripGemm.GROUP * pk);
+        float[] ap = StripGemm.packTiles(a, k, m0, m1);
         for (int p = n0 / Panels.NR; p * Panels.NR < n1; p += StripGemm.GROUP) {
             for (int g = 0; g < StripGemm.GROUP; g++) {
                 if (p + g < panels) {

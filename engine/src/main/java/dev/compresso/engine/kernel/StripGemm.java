@@ -36,8 +36,13 @@ final class StripGemm {
 
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
     private static final ThreadLocal<float[][]> FEW = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<float[][]> ATILES = ThreadLocal.withInitial(() -> new float[1][0]);
     private static final ThreadLocal<float[][]> AROWS = ThreadLocal.withInitial(() -> new float[1][0]);
-    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[MR * W]);
+    private static final ThreadLocal<float[][]> ACC_ALL = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** k-rows per block of the many-rows path: a strip's block, 2·L·KB floats (16 KiB at L = 16), stays in L1. */
+    static final int KB = 128;
+    /** Rows per block of the many-rows path (a multiple of both tile heights). */
+    static final int MB = 96;
 
     private StripGemm() {}
 
@@ -66,15 +71,52 @@ final class StripGemm {
     }
 
     /**
+     * Packs rows {@code [m0, m1)} of {@code a} for the tiles: tile {@code t} (rows {@code m0 + t·MR …}) holds
+     * element (r, kk) at {@code (t·k + kk)·MR + r}, so one k step broadcasts from one cache line; rows past
+     * {@code m1} are zero and every tile runs at full height.
+     */
+    static float[] packTiles(MemorySegment a, int k, int m0, int m1) {
+        int tiles = (m1 - m0 + MR - 1) / MR;
+        float[][] h = ATILES.get();
+        int size = tiles * k * MR;
+        if (h[0].length < size) {
+            h[0] = new float[size];
+        }
+        float[] ap = h[0];
+        for (int t = 0; t < tiles; t++) {
+            for (int r = 0; r < MR; r++) {
+                int row = m0 + t * MR + r;
+                int base = t * k * MR + r;
+                if (row < m1) {
+                    long src = (long) row * k * 4;
+                    for (int kk = 0; kk < k; kk++) {
+                        ap[base + kk * MR] = a.get(JAVA_FLOAT_UNALIGNED, src + kk * 4L);
+                    }
+                } else {
+                    for (int kk = 0; kk < k; kk++) {
+                        ap[base + kk * MR] = 0f;
+                    }
+                }
+            }
+        }
+        return ap;
+    }
+
+    /**
      * Computes rows {@code [m0, m1)} of the channels held by the widened group {@code ws} (panels
      * {@code p0 … p0+GROUP-1}, each {@code k·16} floats in the panel layout), writing only channels below
-     * {@code n1}. {@code ap} holds rows {@code [m0, m1)} of A ({@link #packRows}). {@code scale} (per channel,
+     * {@code n1}. {@code ap} holds rows {@code [m0, m1)} of A ({@link #packTiles}). {@code scale} (per channel,
      * optional) multiplies the accumulator before the bias.
      */
     static void group(float[] ap, int k, int n, float[] ws, int p0, int n1, MemorySegment scale,
             MemorySegment bias, Activation act, MemorySegment c, int m0, int m1) {
         int cols = GROUP * Panels.NR;
-        float[] acc = ACC.get();
+        int rows = Math.min(MB, m1 - m0);
+        float[][] h = ACC_ALL.get();
+        if (h[0].length < rows * W) {
+            h[0] = new float[rows * W];
+        }
+        float[] acc = h[0];
         for (int s = 0; s < cols; s += W) {
             int col0 = p0 * Panels.NR + s;
             if (col0 >= n1) {
@@ -83,22 +125,28 @@ final class StripGemm {
             // Offsets of the strip's two vectors in ws: inside one panel when L <= 8, one per panel when L = 16.
             int off0 = (s / Panels.NR) * k * Panels.NR + s % Panels.NR;
             int off1 = ((s + L) / Panels.NR) * k * Panels.NR + (s + L) % Panels.NR;
-            int i = m0;
-            for (; i + MR <= m1; i += MR) {
-                if (MR == 8) {
-                    tile8(ap, (i - m0) * k, k, ws, off0, off1, acc);
-                } else {
-                    tile6(ap, (i - m0) * k, k, ws, off0, off1, acc);
+            // Row blocks keep the accumulators in L1; k blocks keep the strip's weights in L1 while every row
+            // tile of the block passes over them.
+            for (int rb = m0; rb < m1; rb += MB) {
+                int re = Math.min(m1, rb + MB);
+                for (int k0 = 0; k0 < k || k0 == 0; k0 += KB) {
+                    int kc = Math.min(KB, k - k0);
+                    boolean load = k0 > 0;
+                    int wo = k0 * Panels.NR;
+                    for (int i = rb; i < re; i += MR) {
+                        int t = (i - m0) / MR;
+                        if (MR == 8) {
+                            tile8(ap, (t * k + k0) * MR, kc, ws, off0 + wo, off1 + wo, acc, (i - rb) * W, load);
+                        } else {
+                            tile6(ap, (t * k + k0) * MR, kc, ws, off0 + wo, off1 + wo, acc, (i - rb) * W, load);
+                        }
+                    }
                 }
-                for (int r = 0; r < MR; r++) {
-                    store(FloatVector.fromArray(F, acc, r * W), FloatVector.fromArray(F, acc, r * W + L), col0, n,
-                            n1, scale, bias, act, c, i + r);
+                for (int i = rb; i < re; i++) {
+                    int o = (i - rb) * W;
+                    store(acc, o, col0, n, n1, scale,
+                            bias, act, c, i);
                 }
-            }
-            for (; i < m1; i++) {
-                row1(ap, (i - m0) * k, k, ws, off0, off1, acc);
-                store(FloatVector.fromArray(F, acc, 0), FloatVector.fromArray(F, acc, L), col0, n, n1, scale, bias,
-                        act, c, i);
             }
         }
     }
@@ -153,7 +201,7 @@ final class StripGemm {
                 }
                 for (int r = 0; r < rows; r++) {
                     int o = (r * spg + si) * W;
-                    store(FloatVector.fromArray(F, acc, o), FloatVector.fromArray(F, acc, o + L), col0, n, n1, scale,
+                    store(acc, o, col0, n, n1, scale,
                             bias, act, c, m0 + r);
                 }
             }
@@ -191,135 +239,146 @@ final class StripGemm {
         c1.add(d1).add(e1.add(f1)).intoArray(acc, o + L);
     }
 
-    /** Six rows of A (from {@code ap[a0]}, stride k) times one strip; accumulators to {@code acc[r·W …]}. */
-    private static void tile6(float[] ap, int a0, int k, float[] ws, int off0, int off1, float[] acc) {
+    /** Six rows of A (a {@link #packTiles} tile at {@code ap[a0]}) times one strip; sums to {@code acc[o + r·W …]}. */
+    private static void tile6(float[] ap, int a0, int k, float[] ws, int off0, int off1, float[] acc, int o,
+            boolean load) {
         FloatVector z = FloatVector.zero(F);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z,
                 c50 = z, c51 = z;
-        int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
+        if (load) {
+            c00 = FloatVector.fromArray(F, acc, o + 0 * W);
+            c01 = FloatVector.fromArray(F, acc, o + 0 * W + L);
+            c10 = FloatVector.fromArray(F, acc, o + 1 * W);
+            c11 = FloatVector.fromArray(F, acc, o + 1 * W + L);
+            c20 = FloatVector.fromArray(F, acc, o + 2 * W);
+            c21 = FloatVector.fromArray(F, acc, o + 2 * W + L);
+            c30 = FloatVector.fromArray(F, acc, o + 3 * W);
+            c31 = FloatVector.fromArray(F, acc, o + 3 * W + L);
+            c40 = FloatVector.fromArray(F, acc, o + 4 * W);
+            c41 = FloatVector.fromArray(F, acc, o + 4 * W + L);
+            c50 = FloatVector.fromArray(F, acc, o + 5 * W);
+            c51 = FloatVector.fromArray(F, acc, o + 5 * W + L);
+        }
         for (int kk = 0; kk < k; kk++) {
             int wo = kk * Panels.NR;
+            int ao = a0 + kk * 6;
             FloatVector w0 = FloatVector.fromArray(F, ws, off0 + wo);
             FloatVector w1 = FloatVector.fromArray(F, ws, off1 + wo);
-            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
+            FloatVector b = FloatVector.broadcast(F, ap[ao]);
             c00 = w0.fma(b, c00);
             c01 = w1.fma(b, c01);
-            b = FloatVector.broadcast(F, ap[a1 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 1]);
             c10 = w0.fma(b, c10);
             c11 = w1.fma(b, c11);
-            b = FloatVector.broadcast(F, ap[a2 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 2]);
             c20 = w0.fma(b, c20);
             c21 = w1.fma(b, c21);
-            b = FloatVector.broadcast(F, ap[a3 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 3]);
             c30 = w0.fma(b, c30);
             c31 = w1.fma(b, c31);
-            b = FloatVector.broadcast(F, ap[a4 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 4]);
             c40 = w0.fma(b, c40);
             c41 = w1.fma(b, c41);
-            b = FloatVector.broadcast(F, ap[a5 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 5]);
             c50 = w0.fma(b, c50);
             c51 = w1.fma(b, c51);
         }
-        c00.intoArray(acc, 0);
-        c01.intoArray(acc, L);
-        c10.intoArray(acc, W);
-        c11.intoArray(acc, W + L);
-        c20.intoArray(acc, 2 * W);
-        c21.intoArray(acc, 2 * W + L);
-        c30.intoArray(acc, 3 * W);
-        c31.intoArray(acc, 3 * W + L);
-        c40.intoArray(acc, 4 * W);
-        c41.intoArray(acc, 4 * W + L);
-        c50.intoArray(acc, 5 * W);
-        c51.intoArray(acc, 5 * W + L);
+        c00.intoArray(acc, o);
+        c01.intoArray(acc, o + L);
+        c10.intoArray(acc, o + W);
+        c11.intoArray(acc, o + W + L);
+        c20.intoArray(acc, o + 2 * W);
+        c21.intoArray(acc, o + 2 * W + L);
+        c30.intoArray(acc, o + 3 * W);
+        c31.intoArray(acc, o + 3 * W + L);
+        c40.intoArray(acc, o + 4 * W);
+        c41.intoArray(acc, o + 4 * W + L);
+        c50.intoArray(acc, o + 5 * W);
+        c51.intoArray(acc, o + 5 * W + L);
     }
 
     /** Eight rows of A times one strip, for 32-register ISAs (AVX-512): 16 accumulators. */
-    private static void tile8(float[] ap, int a0, int k, float[] ws, int off0, int off1, float[] acc) {
+    private static void tile8(float[] ap, int a0, int k, float[] ws, int off0, int off1, float[] acc, int o,
+            boolean load) {
         FloatVector z = FloatVector.zero(F);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z,
-                c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
-        int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k, a6 = a5 + k, a7 = a6 + k;
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z,
+                c70 = z, c71 = z;
+        if (load) {
+            c00 = FloatVector.fromArray(F, acc, o + 0 * W);
+            c01 = FloatVector.fromArray(F, acc, o + 0 * W + L);
+            c10 = FloatVector.fromArray(F, acc, o + 1 * W);
+            c11 = FloatVector.fromArray(F, acc, o + 1 * W + L);
+            c20 = FloatVector.fromArray(F, acc, o + 2 * W);
+            c21 = FloatVector.fromArray(F, acc, o + 2 * W + L);
+            c30 = FloatVector.fromArray(F, acc, o + 3 * W);
+            c31 = FloatVector.fromArray(F, acc, o + 3 * W + L);
+            c40 = FloatVector.fromArray(F, acc, o + 4 * W);
+            c41 = FloatVector.fromArray(F, acc, o + 4 * W + L);
+            c50 = FloatVector.fromArray(F, acc, o + 5 * W);
+            c51 = FloatVector.fromArray(F, acc, o + 5 * W + L);
+            c60 = FloatVector.fromArray(F, acc, o + 6 * W);
+            c61 = FloatVector.fromArray(F, acc, o + 6 * W + L);
+            c70 = FloatVector.fromArray(F, acc, o + 7 * W);
+            c71 = FloatVector.fromArray(F, acc, o + 7 * W + L);
+        }
         for (int kk = 0; kk < k; kk++) {
             int wo = kk * Panels.NR;
+            int ao = a0 + kk * 8;
             FloatVector w0 = FloatVector.fromArray(F, ws, off0 + wo);
             FloatVector w1 = FloatVector.fromArray(F, ws, off1 + wo);
-            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
+            FloatVector b = FloatVector.broadcast(F, ap[ao]);
             c00 = w0.fma(b, c00);
             c01 = w1.fma(b, c01);
-            b = FloatVector.broadcast(F, ap[a1 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 1]);
             c10 = w0.fma(b, c10);
             c11 = w1.fma(b, c11);
-            b = FloatVector.broadcast(F, ap[a2 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 2]);
             c20 = w0.fma(b, c20);
             c21 = w1.fma(b, c21);
-            b = FloatVector.broadcast(F, ap[a3 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 3]);
             c30 = w0.fma(b, c30);
             c31 = w1.fma(b, c31);
-            b = FloatVector.broadcast(F, ap[a4 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 4]);
             c40 = w0.fma(b, c40);
             c41 = w1.fma(b, c41);
-            b = FloatVector.broadcast(F, ap[a5 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 5]);
             c50 = w0.fma(b, c50);
             c51 = w1.fma(b, c51);
-            b = FloatVector.broadcast(F, ap[a6 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 6]);
             c60 = w0.fma(b, c60);
             c61 = w1.fma(b, c61);
-            b = FloatVector.broadcast(F, ap[a7 + kk]);
+            b = FloatVector.broadcast(F, ap[ao + 7]);
             c70 = w0.fma(b, c70);
             c71 = w1.fma(b, c71);
         }
-        c00.intoArray(acc, 0 * W);
-        c01.intoArray(acc, 0 * W + L);
-        c10.intoArray(acc, 1 * W);
-        c11.intoArray(acc, 1 * W + L);
-        c20.intoArray(acc, 2 * W);
-        c21.intoArray(acc, 2 * W + L);
-        c30.intoArray(acc, 3 * W);
-        c31.intoArray(acc, 3 * W + L);
-        c40.intoArray(acc, 4 * W);
-        c41.intoArray(acc, 4 * W + L);
-        c50.intoArray(acc, 5 * W);
-        c51.intoArray(acc, 5 * W + L);
-        c60.intoArray(acc, 6 * W);
-        c61.intoArray(acc, 6 * W + L);
-        c70.intoArray(acc, 7 * W);
-        c71.intoArray(acc, 7 * W + L);
-    }
-
-    /** One row; k unrolled by two with separate accumulators to hide the FMA latency. */
-    private static void row1(float[] ap, int a0, int k, float[] ws, int off0, int off1, float[] acc) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector c0 = z, c1 = z, d0 = z, d1 = z;
-        int kk = 0;
-        for (; kk + 2 <= k; kk += 2) {
-            int wo = kk * Panels.NR;
-            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
-            FloatVector e = FloatVector.broadcast(F, ap[a0 + kk + 1]);
-            c0 = FloatVector.fromArray(F, ws, off0 + wo).fma(b, c0);
-            c1 = FloatVector.fromArray(F, ws, off1 + wo).fma(b, c1);
-            d0 = FloatVector.fromArray(F, ws, off0 + wo + Panels.NR).fma(e, d0);
-            d1 = FloatVector.fromArray(F, ws, off1 + wo + Panels.NR).fma(e, d1);
-        }
-        if (kk < k) {
-            int wo = kk * Panels.NR;
-            FloatVector b = FloatVector.broadcast(F, ap[a0 + kk]);
-            c0 = FloatVector.fromArray(F, ws, off0 + wo).fma(b, c0);
-            c1 = FloatVector.fromArray(F, ws, off1 + wo).fma(b, c1);
-        }
-        c0.add(d0).intoArray(acc, 0);
-        c1.add(d1).intoArray(acc, L);
+        c00.intoArray(acc, o + 0 * W);
+        c01.intoArray(acc, o + 0 * W + L);
+        c10.intoArray(acc, o + 1 * W);
+        c11.intoArray(acc, o + 1 * W + L);
+        c20.intoArray(acc, o + 2 * W);
+        c21.intoArray(acc, o + 2 * W + L);
+        c30.intoArray(acc, o + 3 * W);
+        c31.intoArray(acc, o + 3 * W + L);
+        c40.intoArray(acc, o + 4 * W);
+        c41.intoArray(acc, o + 4 * W + L);
+        c50.intoArray(acc, o + 5 * W);
+        c51.intoArray(acc, o + 5 * W + L);
+        c60.intoArray(acc, o + 6 * W);
+        c61.intoArray(acc, o + 6 * W + L);
+        c70.intoArray(acc, o + 7 * W);
+        c71.intoArray(acc, o + 7 * W + L);
     }
 
     /**
      * Epilogue of one row of a strip: {@code act(acc · scale + bias)} in the scalar reference's operation
      * order (separate multiply and add), stored for channels {@code [col0, min(col0 + W, n1))}.
      */
-    static void store(FloatVector v0, FloatVector v1, int col0, int n, int n1, MemorySegment scale,
-            MemorySegment bias, Activation act, MemorySegment c, int row) {
-        store1(v0, col0, n, n1, scale, bias, act, c, row);
+    static void store(float[] acc, int o, int col0, int n, int n1, MemorySegment scale, MemorySegment bias,
+            Activation act, MemorySegment c, int row) {
+        // Vectors are loaded here, not passed in: a vector argument of a call C2 does not inline is boxed.
+        store1(FloatVector.fromArray(F, acc, o), col0, n, n1, scale, bias, act, c, row);
         if (col0 + L < n1) {
-            store1(v1, col0 + L, n, n1, scale, bias, act, c, row);
+            store1(FloatVector.fromArray(F, acc, o + L), col0 + L, n, n1, scale, bias, act, c, row);
         }
     }
 

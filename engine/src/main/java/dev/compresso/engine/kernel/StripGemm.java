@@ -111,7 +111,7 @@ final class StripGemm {
     static void group(float[] ap, int k, int n, float[] ws, int p0, int n1, MemorySegment scale,
             MemorySegment bias, Activation act, MemorySegment c, int m0, int m1) {
         int cols = GROUP * Panels.NR;
-        int rows = Math.min(MB, m1 - m0);
+        int rows = (Math.min(MB, m1 - m0) + MR - 1) / MR * MR; // tiles always write MR rows
         float[][] h = ACC_ALL.get();
         if (h[0].length < rows * W) {
             h[0] = new float[rows * W];

@@ -107,22 +107,46 @@ final class Int8Vector {
     /** One row, 16-lane floats: one Byte128 load widens to a whole panel row; k unrolled by 4. */
     private static void gemv16(MemorySegment a, int k, int n, MemorySegment d, MemorySegment scale,
             MemorySegment bias, Activation act, MemorySegment c, int i, int n0, int n1) {
-        long ar = (long) i * k * 4;
-        for (int col0 = n0; col0 < n1; col0 += NR) {
+        float[] ap = StripGemm.packRows(a, k, i, i + 1);
+        int col0 = n0;
+        // Two panels per pass share the activation broadcasts; k unrolled by two for four FMA chains.
+        for (; col0 + NR < n1; col0 += 2 * NR) {
+            long base0 = (long) (col0 / NR) * k * NR, base1 = base0 + (long) k * NR;
+            FloatVector z = FloatVector.zero(F);
+            FloatVector c0 = z, c1 = z, e0 = z, e1 = z;
+            int kk = 0;
+            for (; kk + 2 <= k; kk += 2) {
+                long wo = (long) kk * NR;
+                FloatVector x = FloatVector.broadcast(F, ap[kk]);
+                FloatVector y = FloatVector.broadcast(F, ap[kk + 1]);
+                c0 = widenAt(d, base0 + wo).fma(x, c0);
+                e0 = widenAt(d, base1 + wo).fma(x, e0);
+                c1 = widenAt(d, base0 + wo + NR).fma(y, c1);
+                e1 = widenAt(d, base1 + wo + NR).fma(y, e1);
+            }
+            if (kk < k) {
+                long wo = (long) kk * NR;
+                FloatVector x = FloatVector.broadcast(F, ap[kk]);
+                c0 = widenAt(d, base0 + wo).fma(x, c0);
+                e0 = widenAt(d, base1 + wo).fma(x, e0);
+            }
+            StripGemm.store1(c0.add(c1), col0, n, n1, scale, bias, act, c, i);
+            StripGemm.store1(e0.add(e1), col0 + NR, n, n1, scale, bias, act, c, i);
+        }
+        for (; col0 < n1; col0 += NR) {
             long base = (long) (col0 / NR) * k * NR;
             FloatVector z = FloatVector.zero(F);
             FloatVector c0 = z, c1 = z, c2 = z, c3 = z;
             int kk = 0;
             for (; kk + 4 <= k; kk += 4) {
                 long wo = base + (long) kk * NR;
-                long ao = ar + (long) kk * 4;
-                c0 = widenAt(d, wo).fma(bc(a, ao), c0);
-                c1 = widenAt(d, wo + NR).fma(bc(a, ao + 4), c1);
-                c2 = widenAt(d, wo + 2 * NR).fma(bc(a, ao + 8), c2);
-                c3 = widenAt(d, wo + 3 * NR).fma(bc(a, ao + 12), c3);
+                c0 = widenAt(d, wo).fma(FloatVector.broadcast(F, ap[kk]), c0);
+                c1 = widenAt(d, wo + NR).fma(FloatVector.broadcast(F, ap[kk + 1]), c1);
+                c2 = widenAt(d, wo + 2 * NR).fma(FloatVector.broadcast(F, ap[kk + 2]), c2);
+                c3 = widenAt(d, wo + 3 * NR).fma(FloatVector.broadcast(F, ap[kk + 3]), c3);
             }
             for (; kk < k; kk++) {
-                c0 = widenAt(d, base + (long) kk * NR).fma(bc(a, ar + (long) kk * 4), c0);
+                c0 = widenAt(d, base + (long) kk * NR).fma(FloatVector.broadcast(F, ap[kk]), c0);
             }
             StripGemm.store1(c0.add(c1).add(c2.add(c3)), col0, n, n1, scale, bias, act, c, i);
         }

@@ -152,10 +152,6 @@ final class Int8Vector {
         }
     }
 
-    private static FloatVector bc(MemorySegment a, long byteOffset) {
-        return FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, byteOffset));
-    }
-
     /** {@code L} weights at byte {@code off} widened to fp32 (always part 0 of the load). */
     private static FloatVector widenAt(MemorySegment d, long off) {
         return (FloatVector) ByteVector.fromMemorySegment(B, d, off, LE).convertShape(VectorOperators.B2F, F, 0);
@@ -164,7 +160,7 @@ final class Int8Vector {
     /** One row, 8-lane floats: two Byte64 loads per panel row, each widened from part 0; k unrolled by 2. */
     private static void gemv8(MemorySegment a, int k, int n, MemorySegment d, MemorySegment scale,
             MemorySegment bias, Activation act, MemorySegment c, int i, int n0, int n1) {
-        long ar = (long) i * k * 4;
+        float[] ap = StripGemm.packRows(a, k, i, i + 1);
         for (int col0 = n0; col0 < n1; col0 += NR) {
             long base = (long) (col0 / NR) * k * NR;
             FloatVector z = FloatVector.zero(F);
@@ -172,9 +168,8 @@ final class Int8Vector {
             int kk = 0;
             for (; kk + 2 <= k; kk += 2) {
                 long wo = base + (long) kk * NR;
-                long ao = ar + (long) kk * 4;
-                FloatVector x = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, ao));
-                FloatVector y = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, ao + 4));
+                FloatVector x = FloatVector.broadcast(F, ap[kk]);
+                FloatVector y = FloatVector.broadcast(F, ap[kk + 1]);
                 c0 = widenAt(d, wo).fma(x, c0);
                 c1 = widenAt(d, wo + 8).fma(x, c1);
                 d0 = widenAt(d, wo + NR).fma(y, d0);
@@ -182,7 +177,7 @@ final class Int8Vector {
             }
             if (kk < k) {
                 long wo = base + (long) kk * NR;
-                FloatVector x = FloatVector.broadcast(F, a.get(JAVA_FLOAT_UNALIGNED, ar + (long) kk * 4));
+                FloatVector x = FloatVector.broadcast(F, ap[kk]);
                 c0 = widenAt(d, wo).fma(x, c0);
                 c1 = widenAt(d, wo + 8).fma(x, c1);
             }

@@ -208,8 +208,9 @@ final class KernelsCommand implements Command {
 
     /**
      * Warm-up then median of individually timed calls. The warm-up runs in rounds of {@code warmNs} until
-     * the fastest call of a round is no longer clearly faster than that of the round before (C2 has
-     * finished compiling: on a busy machine that can take seconds), at most 12 rounds.
+     * the fastest call of two rounds in a row is no longer clearly faster than before (C2 has finished
+     * compiling — and recompiling after a deoptimization a new shape can cause; on a busy machine that takes
+     * seconds), at most about 12 rounds' worth of time.
      */
     record Timer(long warmNs, long measureNs, long slowNs, int maxReps) {
         double time(Runnable call) {
@@ -222,15 +223,19 @@ final class KernelsCommand implements Command {
                 }
             }
             long best = Long.MAX_VALUE;
-            for (int round = 0; round < 12; round++) {
+            int flat = 0;
+            long warmStart = System.nanoTime();
+            // Stop after two rounds in a row without a 5% gain, or after 12 rounds' worth of time.
+            for (int round = 0; round < 40 && System.nanoTime() - warmStart < 12 * warmNs; round++) {
                 long roundBest = Long.MAX_VALUE;
                 long start = System.nanoTime();
-                for (int i = 0; i < 2 || System.nanoTime() - start < warmNs; i++) {
+                for (int i = 0; i < 3 || System.nanoTime() - start < warmNs; i++) {
                     roundBest = Math.min(roundBest, timed(call));
                 }
                 boolean improved = roundBest < 0.95 * best;
                 best = Math.min(best, roundBest);
-                if (!improved && round > 0) {
+                flat = improved ? 0 : flat + 1;
+                if (flat >= 2) {
                     break;
                 }
             }

@@ -43,15 +43,18 @@ final class Fp32Vector {
      */
     static final int MR = mr();
     /** K block: a W slice of KC × TW floats stays in L1 (32 KiB at 16 lanes). */
-    static final int KC = 256;
+    static final int KC = Math.max(16, Integer.getInteger("compresso.fp32.kc", 256));
     /** Row block: MC × KC floats of packed A (96 KiB) stay in L2. */
-    static final int MC = MR * 12;
+    static final int MC = MR * Math.max(1, Integer.getInteger("compresso.fp32.mcTiles", 12));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Bytes between consecutive k of one panel. */
     private static final long KSTEP = Panels.NR * 4L;
 
+    /** Benchmark switch: the one-panel GEMV loop at 16 lanes too ({@code compresso.fp32.gemv1}). */
+    private static final boolean GEMV_ONE_PANEL = Boolean.getBoolean("compresso.fp32.gemv1");
+
     private static final ThreadLocal<float[][]> SCRATCH =
-            ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[MR * TW], new float[4 * L]});
+            ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[MR * TW], new float[4 * L], new float[0]});
 
     private static int mr() {
         int mr = Integer.getInteger("compresso.fp32.mr", L >= 16 ? 8 : 4);
@@ -124,35 +127,79 @@ final class Fp32Vector {
             int row, int n0, int n1) {
         int k = w.inFeatures(), n = w.outFeatures();
         MemorySegment d = w.data();
-        long aBase = (long) row * k * 4;
-        float[] red = SCRATCH.get()[2];
+        float[][] scratch = SCRATCH.get();
+        float[] red = scratch[2];
+        // The row of A goes to a float[] first: array reads in the loop below lose their bounds checks to
+        // C2's range-check elimination, segment reads by a computed long offset did not.
+        if (scratch[3].length < k) {
+            scratch[3] = new float[k];
+        }
+        float[] x = scratch[3];
+        MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, (long) row * k * 4, x, 0, k);
         int chunks = k * (Panels.NR / L);        // chunks per panel
         int shift = Integer.numberOfTrailingZeros(Panels.NR / L); // q >> shift = feature of chunk q
         int p0 = n0 / Panels.NR, p1 = (n1 + Panels.NR - 1) / Panels.NR;
-        for (int p = p0; p < p1; p++) {
+        int p = p0;
+        if (L == Panels.NR && !GEMV_ONE_PANEL) {
+            // 16 lanes: four panels at once, one vector per panel per k and one broadcast shared by all four.
+            // Four concurrent streams keep more cache-line fetches in flight than one (memory-bound loop).
+            for (; p + 4 <= p1; p += 4) {
+                long w0 = (long) p * k * KSTEP, ps = (long) k * KSTEP;
+                FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+                for (int kk = 0; kk < k; kk++) {
+                    FloatVector xv = FloatVector.broadcast(S, x[kk]);
+                    long o = w0 + kk * KSTEP;
+                    acc0 = FloatVector.fromMemorySegment(S, d, o, LE).fma(xv, acc0);
+                    acc1 = FloatVector.fromMemorySegment(S, d, o + ps, LE).fma(xv, acc1);
+                    acc2 = FloatVector.fromMemorySegment(S, d, o + 2 * ps, LE).fma(xv, acc2);
+                    acc3 = FloatVector.fromMemorySegment(S, d, o + 3 * ps, LE).fma(xv, acc3);
+                }
+                int col0 = p * Panels.NR;
+                long cOff = ((long) row * n + col0) * 4;
+                if (col0 + 4 * Panels.NR <= n1) {
+                    storeEpilogue(acc0, bias, act, c, col0, cOff);
+                    storeEpilogue(acc1, bias, act, c, col0 + 16, cOff + 64);
+                    storeEpilogue(acc2, bias, act, c, col0 + 32, cOff + 128);
+                    storeEpilogue(acc3, bias, act, c, col0 + 48, cOff + 192);
+                } else {
+                    // The last group holds the end of the range: finish it column by column.
+                    FloatVector[] accs = {acc0, acc1, acc2, acc3};
+                    for (int g = 0; g < 4; g++) {
+                        accs[g].intoArray(red, 0);
+                        int cg = col0 + g * Panels.NR;
+                        int cols = Math.min(n1, cg + Panels.NR) - cg;
+                        for (int j = 0; j < cols; j++) {
+                            float v = red[j] + (bias == null ? 0f : bias.getAtIndex(JAVA_FLOAT_UNALIGNED, cg + j));
+                            c.set(JAVA_FLOAT_UNALIGNED, cOff + (g * Panels.NR + j) * 4L, act.apply(v));
+                        }
+                    }
+                }
+            }
+        }
+        for (; p < p1; p++) {
             long wBase = (long) p * k * KSTEP;
             FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
             int q = 0;
             for (; q + 4 <= chunks; q += 4) {
                 long wo = wBase + (long) q * L * 4;
                 acc0 = FloatVector.fromMemorySegment(S, d, wo, LE)
-                        .fma(FloatVector.broadcast(S, a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) (q >> shift) << 2))), acc0);
+                        .fma(FloatVector.broadcast(S, x[q >> shift]), acc0);
                 acc1 = FloatVector.fromMemorySegment(S, d, wo + L * 4L, LE)
-                        .fma(FloatVector.broadcast(S, a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) ((q + 1) >> shift) << 2))), acc1);
+                        .fma(FloatVector.broadcast(S, x[(q + 1) >> shift]), acc1);
                 acc2 = FloatVector.fromMemorySegment(S, d, wo + L * 8L, LE)
-                        .fma(FloatVector.broadcast(S, a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) ((q + 2) >> shift) << 2))), acc2);
+                        .fma(FloatVector.broadcast(S, x[(q + 2) >> shift]), acc2);
                 acc3 = FloatVector.fromMemorySegment(S, d, wo + L * 12L, LE)
-                        .fma(FloatVector.broadcast(S, a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) ((q + 3) >> shift) << 2))), acc3);
+                        .fma(FloatVector.broadcast(S, x[(q + 3) >> shift]), acc3);
             }
             // Tail chunks go to the accumulator their position modulo 4 selects, so the reduction stays valid.
             for (; q < chunks; q++) {
-                FloatVector x = FloatVector.fromMemorySegment(S, d, wBase + (long) q * L * 4, LE)
-                        .mul(a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) (q >> shift) << 2)));
+                FloatVector v = FloatVector.fromMemorySegment(S, d, wBase + (long) q * L * 4, LE)
+                        .mul(x[q >> shift]);
                 switch (q & 3) {
-                    case 0 -> acc0 = acc0.add(x);
-                    case 1 -> acc1 = acc1.add(x);
-                    case 2 -> acc2 = acc2.add(x);
-                    default -> acc3 = acc3.add(x);
+                    case 0 -> acc0 = acc0.add(v);
+                    case 1 -> acc1 = acc1.add(v);
+                    case 2 -> acc2 = acc2.add(v);
+                    default -> acc3 = acc3.add(v);
                 }
             }
             int col0 = p * Panels.NR;

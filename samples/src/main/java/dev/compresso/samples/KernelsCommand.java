@@ -81,12 +81,14 @@ final class KernelsCommand implements Command {
 
         // Per case: warm up for at least warmNs (and 2 calls), then time calls until measureNs is spent
         // (at least 3 calls, at most maxReps); a case whose single call is slower than slowNs is timed once.
-        long warmNs = quick ? 40_000_000L : 250_000_000L;
-        long measureNs = quick ? 80_000_000L : 500_000_000L;
+        long warmNs = quick ? 40_000_000L : 150_000_000L;
+        long measureNs = quick ? 80_000_000L : 400_000_000L;
         long slowNs = quick ? 150_000_000L : 1_000_000_000L;
         int maxReps = quick ? 30 : 200;
         Timer timer = new Timer(warmNs, measureNs, slowNs, maxReps);
 
+        System.err.println("compresso kernels: provider " + Kernels.provider() + ", " + KernelPool.cores()
+                + " cores, Java " + Runtime.version() + (quick ? ", quick" : ""));
         Optional<OpenBlas> blas = kernels.contains("openblas") ? OpenBlas.load() : Optional.empty();
         if (kernels.contains("openblas") && blas.isEmpty()) {
             System.err.println("compresso kernels: OpenBLAS not found (libopenblas.so.0, libopenblas.so, libcblas.so.3);"

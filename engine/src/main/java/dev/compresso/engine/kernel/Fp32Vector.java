@@ -17,8 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * that is already packed): the K dimension is cut into blocks of {@link #KC}; for each block, {@link #MC}
  * rows of A are copied into a {@code float[]} of micro-panels ({@code MR} rows interleaved, k-major) so
  * the register tile reads one contiguous stream of broadcasts; then every register tile of {@code MR} rows
- * × two vectors of W runs over the K block, keeping the same W slice (KC × 2 vectors, about 32 KiB) hot in
- * L1 while it walks down the rows. Partial sums go through C between K blocks; bias and activation are
+ * × two vectors of W runs over the K block, keeping the same W slice (KC × 2 vectors) hot in L1/L2 while
+ * it walks down the rows. Partial sums go through C between K blocks; bias and activation are
  * applied once, after the last K block.
  *
  * <p>The two vectors of a tile are consecutive columns: with 16 lanes they are two neighbouring panels, with
@@ -43,9 +43,15 @@ final class Fp32Vector {
      * overrides it for benchmarks.
      */
     static final int MR = mr();
-    /** K block: a W slice of KC × TW floats stays in L1 (32 KiB at 16 lanes). */
-    static final int KC = Math.max(16, Integer.getInteger("compresso.fp32.kc", 256));
-    /** Row block: MC × KC floats of packed A (96 KiB) stay in L2. */
+    /**
+     * K block. Every W vector feeds MR FMAs, so the W slice (KC × TW floats: 64 KiB at 16 lanes, 32 KiB at 8)
+     * may live in L2; a longer block means fewer round trips of partial sums through C, which misses L2 on
+     * large outputs. Side by side with OpenBLAS, one thread: 512 against 256 gave 0.72–0.83× against
+     * 0.60–0.74× at 1024³ and 1.06–1.09× against 0.96–0.98× at 128×1536×384 (K = 384 is then one block).
+     * {@code compresso.fp32.kc} overrides it for benchmarks.
+     */
+    static final int KC = Math.max(16, Integer.getInteger("compresso.fp32.kc", 512));
+    /** Row block: MC × KC floats of packed A (192 KiB at 16 lanes) stay in L2. */
     static final int MC = MR * Math.max(1, Integer.getInteger("compresso.fp32.mcTiles", 12));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Bytes between consecutive k of one panel. */

@@ -104,9 +104,9 @@ class Fp32KernelTest {
 
     @Test
     void longKCrossesTheKBlocks() {
-        // K past one and several 256-wide K blocks, with a tail block; rows and channels with tails.
+        // K around and past one and two K blocks (256 or 512 wide), with tail blocks; rows and channels with tails.
         long seed = 100;
-        for (int k : new int[] {255, 256, 257, 384, 1000}) {
+        for (int k : new int[] {255, 256, 257, 384, 511, 512, 513, 1000, 1100}) {
             for (int[] mn : new int[][] {{1, 33}, {2, 17}, {7, 16}, {17, 31}, {33, 15}}) {
                 check(mn[0], mn[1], k, ACTS[(int) (seed % ACTS.length)], seed % 2 == 1, 1, seed);
                 seed++;

@@ -44,7 +44,7 @@ final class KernelsCommand implements Command {
 
     @Override
     public String usage() {
-        return "kernels [--quick] [--json] [--threads T] [--kernels fp32,int8,...] [--shapes MxNxK,...]";
+        return "kernels [--quick] [--json] [--threads T] [--kernels fp32,int8,...] [--shapes MxNxK,...] [--activation none|relu|gelu|gelu_tanh]";
     }
 
     /** One measured case. */
@@ -63,7 +63,16 @@ final class KernelsCommand implements Command {
             throw new UsageException("--threads must be at least 1, got " + all);
         }
         List<String> kernels = list(args.get("kernels"), KERNELS, "kernel");
-        List<String> shapes = args.get("shapes") == null ? SHAPES : List.of(args.get("shapes").split(","));
+        String actName = args.get("activation", "none");
+        Activation act;
+        try {
+            act = Activation.valueOf(actName.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--activation takes none, relu, gelu or gelu_tanh, not '" + actName + "'");
+        }
+        // --quick leaves out 1024³: with kernels still on their scalar path one call takes a second.
+        List<String> shapes = args.get("shapes") != null ? List.of(args.get("shapes").split(","))
+                : quick ? SHAPES.stream().filter(s -> !s.equals("1024x1024x1024")).toList() : SHAPES;
         List<int[]> dims = new ArrayList<>();
         for (String s : shapes) {
             dims.add(parseShape(s));
@@ -72,31 +81,29 @@ final class KernelsCommand implements Command {
 
         // Per case: warm up for at least warmNs (and 2 calls), then time calls until measureNs is spent
         // (at least 3 calls, at most maxReps); a case whose single call is slower than slowNs is timed once.
-        long warmNs = quick ? 60_000_000L : 300_000_000L;
-        long measureNs = quick ? 120_000_000L : 500_000_000L;
+        long warmNs = quick ? 40_000_000L : 150_000_000L;
+        long measureNs = quick ? 80_000_000L : 400_000_000L;
         long slowNs = quick ? 150_000_000L : 1_000_000_000L;
         int maxReps = quick ? 30 : 200;
         Timer timer = new Timer(warmNs, measureNs, slowNs, maxReps);
 
+        System.err.println("compresso kernels: provider " + Kernels.provider() + ", " + KernelPool.cores()
+                + " cores, Java " + Runtime.version() + (quick ? ", quick" : ""));
         Optional<OpenBlas> blas = kernels.contains("openblas") ? OpenBlas.load() : Optional.empty();
         if (kernels.contains("openblas") && blas.isEmpty()) {
             System.err.println("compresso kernels: OpenBLAS not found (libopenblas.so.0, libopenblas.so, libcblas.so.3);"
                     + " skipping the openblas rows. Install it with: apt-get install -y libopenblas-dev");
         }
         List<Integer> threadCounts = new ArrayList<>(new LinkedHashSet<>(List.of(1, all)));
-        warmUp(kernels, threadCounts, quick ? 80_000_000L : 250_000_000L);
+        warmUp(kernels, threadCounts, act, quick ? 80_000_000L : 250_000_000L);
         if (!json) {
             out.printf(Locale.ROOT, "%-12s %6s %6s %6s %8s %7s %10s %10s%n",
                     "kernel", "m", "n", "k", "sparsity", "threads", "gflops", "ms");
         }
         for (int[] d : dims) {
             int m = d[0], n = d[1], k = d[2];
-            Case c = new Case(m, n, k);
+            Case c = new Case(m, n, k, act);
             for (int t : threadCounts) {
-                // 1024³ on one thread is the slowest case and says little the all-thread run does not.
-                if (quick && t == 1 && threadCounts.size() > 1 && (long) m * n * k >= 1L << 30) {
-                    continue;
-                }
                 for (String kernel : kernels) {
                     if (kernel.equals("openblas")) {
                         continue; // last, see below
@@ -138,30 +145,33 @@ final class KernelsCommand implements Command {
      * timed case: Vector API code runs orders of magnitude slower until C2 has compiled it, and the per-case
      * warm-up of a small shape is too short for that.
      */
-    private static void warmUp(List<String> kernels, List<Integer> threadCounts, long nsPerCase) {
-        for (int[] d : new int[][] {{12, 64, 384}, {1, 64, 384}}) {
-            Case c = new Case(d[0], d[1], d[2]);
-            for (String kernel : kernels) {
-                PackedWeights w = switch (kernel) {
-                    case "fp32" -> c.fp32();
-                    case "fp16" -> c.fp16();
-                    case "csr" -> c.csr(0.9);
-                    case "openblas" -> null;
-                    default -> c.int8();
-                };
-                if (w == null) {
-                    continue;
-                }
-                Int8Mode mode = kernel.equals("int8-w8a8") ? Int8Mode.W8A8
-                        : kernel.equals("int8-w8a32") ? Int8Mode.W8A32 : Int8Mode.AUTO;
-                for (int t : threadCounts) {
-                    long start = System.nanoTime();
-                    while (System.nanoTime() - start < nsPerCase) {
-                        c.run(w, mode, t);
-                    }
-                }
+    private static void warmUp(List<String> kernels, List<Integer> threadCounts, Activation act, long nsPerCase) {
+        // GEMM and GEMV shapes alternate inside one loop so both branches of every kernel are in the
+        // profile C2 compiles from; a branch it never saw becomes a deoptimization trap later.
+        Case gemm = new Case(12, 64, 384, act), gemv = new Case(1, 64, 384, act);
+        for (String kernel : kernels) {
+            if (kernel.equals("openblas")) {
+                continue;
+            }
+            PackedWeights w1 = weights(gemm, kernel), w2 = weights(gemv, kernel);
+            Int8Mode mode = kernel.equals("int8-w8a8") ? Int8Mode.W8A8
+                    : kernel.equals("int8-w8a32") ? Int8Mode.W8A32 : Int8Mode.AUTO;
+            for (int t : threadCounts) {
+                new Timer(nsPerCase, 0, Long.MAX_VALUE, 1).time(() -> {
+                    gemm.run(w1, mode, t);
+                    gemv.run(w2, mode, t);
+                });
             }
         }
+    }
+
+    private static PackedWeights weights(Case c, String kernel) {
+        return switch (kernel) {
+            case "fp32" -> c.fp32();
+            case "fp16" -> c.fp16();
+            case "csr" -> c.csr(0.9);
+            default -> c.int8();
+        };
     }
 
     private static List<String> list(String value, List<String> known, String what) throws UsageException {
@@ -209,43 +219,80 @@ final class KernelsCommand implements Command {
         return v == 0 ? "0" : String.format(Locale.ROOT, "%.2f", v);
     }
 
-    /** Warm-up then median of individually timed calls. */
+    /**
+     * Warm-up then median of individually timed calls. The warm-up runs in rounds of {@code warmNs} until
+     * the fastest call of two rounds in a row is no longer clearly faster than before (C2 has finished
+     * compiling — and recompiling after a deoptimization a new shape can cause; on a busy machine that takes
+     * seconds), at most about 12 rounds' worth of time.
+     */
     record Timer(long warmNs, long measureNs, long slowNs, int maxReps) {
         double time(Runnable call) {
-            long t0 = System.nanoTime();
-            call.run();
-            long first = System.nanoTime() - t0;
+            long first = timed(call);
             if (first >= slowNs) {
-                return first / 1e6;
+                // One call is long enough to time by itself. The first may include compilation (or run
+                // deoptimized code), so trust it only when a second and third call agree with it.
+                long second = timed(call), third = timed(call);
+                long lo = Math.min(second, third), hi = Math.max(second, third);
+                if (lo >= slowNs / 2 && hi <= 1.2 * lo) {
+                    return lo / 1e6;
+                }
             }
-            long start = System.nanoTime();
-            for (int i = 0; i < 2 || System.nanoTime() - start < warmNs; i++) {
-                call.run();
+            long best = Long.MAX_VALUE;
+            int flat = 0;
+            long warmStart = System.nanoTime();
+            long maxWarm = Math.max(12 * warmNs, 3_000_000_000L);
+            // Stop after two rounds in a row without a 5% gain during which the JIT compiled nothing, or
+            // after maxWarm. On a busy machine C2 can take seconds; until it is done Vector API code runs
+            // a hundred times slower, so a merely flat time is not enough.
+            for (int round = 0; round < 200 && System.nanoTime() - warmStart < maxWarm; round++) {
+                long roundBest = Long.MAX_VALUE;
+                long compiling = compileMillis();
+                long start = System.nanoTime();
+                for (int i = 0; i < 3 || System.nanoTime() - start < warmNs; i++) {
+                    roundBest = Math.min(roundBest, timed(call));
+                }
+                boolean improved = roundBest < 0.95 * best || compileMillis() != compiling;
+                best = Math.min(best, roundBest);
+                flat = improved ? 0 : flat + 1;
+                if (flat >= 2) {
+                    break;
+                }
             }
             long[] times = new long[maxReps];
             int reps = 0;
-            start = System.nanoTime();
+            long start = System.nanoTime();
             while (reps < maxReps && (reps < 3 || System.nanoTime() - start < measureNs)) {
-                long s = System.nanoTime();
-                call.run();
-                times[reps++] = System.nanoTime() - s;
+                times[reps++] = timed(call);
             }
             long[] sorted = Arrays.copyOf(times, reps);
             Arrays.sort(sorted);
             double median = reps % 2 == 1 ? sorted[reps / 2] : (sorted[reps / 2 - 1] + sorted[reps / 2]) / 2.0;
             return median / 1e6;
         }
+
+        private static long compileMillis() {
+            var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+            return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+        }
+
+        private static long timed(Runnable call) {
+            long s = System.nanoTime();
+            call.run();
+            return System.nanoTime() - s;
+        }
     }
 
     /** Random inputs of one shape and the weight formats built from them (built lazily, one at a time). */
     static final class Case {
         final int m, n, k;
+        final Activation act;
         final float[] w;
         final MemorySegment a, c;
         private PackedWeights last;
         private String lastKey;
 
-        Case(int m, int n, int k) {
+        Case(int m, int n, int k, Activation act) {
+            this.act = act;
             this.m = m;
             this.n = n;
             this.k = k;
@@ -262,7 +309,7 @@ final class KernelsCommand implements Command {
         }
 
         void run(PackedWeights weights, Int8Mode mode, int threads) {
-            Kernels.linear(a, m, weights, null, Activation.NONE, c, mode, threads);
+            Kernels.linear(a, m, weights, null, act, c, mode, threads);
         }
 
         private PackedWeights cached(String key, Supplier<PackedWeights> make) {

@@ -7,6 +7,7 @@ import dev.compresso.engine.weights.Panels;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -16,8 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * that is already packed): the K dimension is cut into blocks of {@link #KC}; for each block, {@link #MC}
  * rows of A are copied into a {@code float[]} of micro-panels ({@code MR} rows interleaved, k-major) so
  * the register tile reads one contiguous stream of broadcasts; then every register tile of {@code MR} rows
- * × two vectors of W runs over the K block, keeping the same W slice (KC × 2 vectors, about 32 KiB) hot in
- * L1 while it walks down the rows. Partial sums go through C between K blocks; bias and activation are
+ * × two vectors of W runs over the K block, keeping the same W slice (KC × 2 vectors) hot in L1/L2 while
+ * it walks down the rows. Partial sums go through C between K blocks; bias and activation are
  * applied once, after the last K block.
  *
  * <p>The two vectors of a tile are consecutive columns: with 16 lanes they are two neighbouring panels, with
@@ -35,18 +36,40 @@ final class Fp32Vector {
     static final int L = S.length();
     /** Columns per register tile: two vectors. */
     static final int TW = 2 * L;
-    /** Rows per register tile: 8 × 2 accumulators use 16 of AVX-512's 32 registers; 6 × 2 fit AVX2/NEON's 16. */
-    static final int MR = L >= 16 ? 8 : 6;
-    /** K block: a W slice of KC × TW floats stays in L1 (32 KiB at 16 lanes). */
-    static final int KC = 256;
-    /** Row block: MC × KC floats of packed A (96 KiB) stay in L2. */
-    static final int MC = MR * 12;
+    /**
+     * Rows per register tile. 8 × 2 accumulators use 16 of AVX-512's 32 registers. With 16 registers (AVX2)
+     * C2 spilled a 6 × 2 tile (12 accumulators + 2 weights + 1 broadcast): measured 65 GFLOP/s against 92 for
+     * 4 × 2 on one core at -XX:UseAVX=2, so narrower vectors take 4 rows. {@code compresso.fp32.mr} (4 or 8)
+     * overrides it for benchmarks.
+     */
+    static final int MR = mr();
+    /**
+     * K block. Every W vector feeds MR FMAs, so the W slice (KC × TW floats: 64 KiB at 16 lanes, 32 KiB at 8)
+     * may live in L2; a longer block means fewer round trips of partial sums through C, which misses L2 on
+     * large outputs. Side by side with OpenBLAS, one thread: 512 against 256 gave 0.72–0.83× against
+     * 0.60–0.74× at 1024³ and 1.06–1.09× against 0.96–0.98× at 128×1536×384 (K = 384 is then one block).
+     * {@code compresso.fp32.kc} overrides it for benchmarks.
+     */
+    static final int KC = Math.max(16, Integer.getInteger("compresso.fp32.kc", 512));
+    /** Row block: MC × KC floats of packed A (192 KiB at 16 lanes) stay in L2. */
+    static final int MC = MR * Math.max(1, Integer.getInteger("compresso.fp32.mcTiles", 12));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Bytes between consecutive k of one panel. */
     private static final long KSTEP = Panels.NR * 4L;
 
+    /** Benchmark switch: the one-panel GEMV loop at 16 lanes too ({@code compresso.fp32.gemv1}). */
+    private static final boolean GEMV_ONE_PANEL = Boolean.getBoolean("compresso.fp32.gemv1");
+
     private static final ThreadLocal<float[][]> SCRATCH =
-            ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[MR * TW], new float[4 * L]});
+            ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[MR * TW], new float[4 * L], new float[0]});
+
+    private static int mr() {
+        int mr = Integer.getInteger("compresso.fp32.mr", L >= 16 ? 8 : 4);
+        if (mr != 4 && mr != 8) {
+            throw new IllegalArgumentException("compresso.fp32.mr must be 4 or 8, not " + mr);
+        }
+        return mr;
+    }
 
     private static VectorSpecies<Float> species() {
         // 16 lanes at most: a panel is 16 wide. compresso.fp32.bits lets a benchmark compare widths.
@@ -111,35 +134,79 @@ final class Fp32Vector {
             int row, int n0, int n1) {
         int k = w.inFeatures(), n = w.outFeatures();
         MemorySegment d = w.data();
-        long aBase = (long) row * k * 4;
-        float[] red = SCRATCH.get()[2];
+        float[][] scratch = SCRATCH.get();
+        float[] red = scratch[2];
+        // The row of A goes to a float[] first: array reads in the loop below lose their bounds checks to
+        // C2's range-check elimination, segment reads by a computed long offset did not.
+        if (scratch[3].length < k) {
+            scratch[3] = new float[k];
+        }
+        float[] x = scratch[3];
+        MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, (long) row * k * 4, x, 0, k);
         int chunks = k * (Panels.NR / L);        // chunks per panel
         int shift = Integer.numberOfTrailingZeros(Panels.NR / L); // q >> shift = feature of chunk q
         int p0 = n0 / Panels.NR, p1 = (n1 + Panels.NR - 1) / Panels.NR;
-        for (int p = p0; p < p1; p++) {
+        int p = p0;
+        if (L == Panels.NR && !GEMV_ONE_PANEL) {
+            // 16 lanes: four panels at once, one vector per panel per k and one broadcast shared by all four.
+            // Four concurrent streams keep more cache-line fetches in flight than one (memory-bound loop).
+            for (; p + 4 <= p1; p += 4) {
+                long w0 = (long) p * k * KSTEP, ps = (long) k * KSTEP;
+                FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+                for (int kk = 0; kk < k; kk++) {
+                    FloatVector xv = FloatVector.broadcast(S, x[kk]);
+                    long o = w0 + kk * KSTEP;
+                    acc0 = FloatVector.fromMemorySegment(S, d, o, LE).fma(xv, acc0);
+                    acc1 = FloatVector.fromMemorySegment(S, d, o + ps, LE).fma(xv, acc1);
+                    acc2 = FloatVector.fromMemorySegment(S, d, o + 2 * ps, LE).fma(xv, acc2);
+                    acc3 = FloatVector.fromMemorySegment(S, d, o + 3 * ps, LE).fma(xv, acc3);
+                }
+                int col0 = p * Panels.NR;
+                long cOff = ((long) row * n + col0) * 4;
+                if (col0 + 4 * Panels.NR <= n1) {
+                    storeEpilogue(acc0, bias, act, c, col0, cOff);
+                    storeEpilogue(acc1, bias, act, c, col0 + 16, cOff + 64);
+                    storeEpilogue(acc2, bias, act, c, col0 + 32, cOff + 128);
+                    storeEpilogue(acc3, bias, act, c, col0 + 48, cOff + 192);
+                } else {
+                    // The last group holds the end of the range: finish it column by column.
+                    FloatVector[] accs = {acc0, acc1, acc2, acc3};
+                    for (int g = 0; g < 4; g++) {
+                        accs[g].intoArray(red, 0);
+                        int cg = col0 + g * Panels.NR;
+                        int cols = Math.min(n1, cg + Panels.NR) - cg;
+                        for (int j = 0; j < cols; j++) {
+                            float v = red[j] + (bias == null ? 0f : bias.getAtIndex(JAVA_FLOAT_UNALIGNED, cg + j));
+                            c.set(JAVA_FLOAT_UNALIGNED, cOff + (g * Panels.NR + j) * 4L, act.apply(v));
+                        }
+                    }
+                }
+            }
+        }
+        for (; p < p1; p++) {
             long wBase = (long) p * k * KSTEP;
             FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
             int q = 0;
             for (; q + 4 <= chunks; q += 4) {
                 long wo = wBase + (long) q * L * 4;
                 acc0 = FloatVector.fromMemorySegment(S, d, wo, LE)
-                        .fma(FloatVector.broadcast(S, a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) (q >> shift) << 2))), acc0);
+                        .fma(FloatVector.broadcast(S, x[q >> shift]), acc0);
                 acc1 = FloatVector.fromMemorySegment(S, d, wo + L * 4L, LE)
-                        .fma(FloatVector.broadcast(S, a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) ((q + 1) >> shift) << 2))), acc1);
+                        .fma(FloatVector.broadcast(S, x[(q + 1) >> shift]), acc1);
                 acc2 = FloatVector.fromMemorySegment(S, d, wo + L * 8L, LE)
-                        .fma(FloatVector.broadcast(S, a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) ((q + 2) >> shift) << 2))), acc2);
+                        .fma(FloatVector.broadcast(S, x[(q + 2) >> shift]), acc2);
                 acc3 = FloatVector.fromMemorySegment(S, d, wo + L * 12L, LE)
-                        .fma(FloatVector.broadcast(S, a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) ((q + 3) >> shift) << 2))), acc3);
+                        .fma(FloatVector.broadcast(S, x[(q + 3) >> shift]), acc3);
             }
             // Tail chunks go to the accumulator their position modulo 4 selects, so the reduction stays valid.
             for (; q < chunks; q++) {
-                FloatVector x = FloatVector.fromMemorySegment(S, d, wBase + (long) q * L * 4, LE)
-                        .mul(a.get(JAVA_FLOAT_UNALIGNED, aBase + ((long) (q >> shift) << 2)));
+                FloatVector v = FloatVector.fromMemorySegment(S, d, wBase + (long) q * L * 4, LE)
+                        .mul(x[q >> shift]);
                 switch (q & 3) {
-                    case 0 -> acc0 = acc0.add(x);
-                    case 1 -> acc1 = acc1.add(x);
-                    case 2 -> acc2 = acc2.add(x);
-                    default -> acc3 = acc3.add(x);
+                    case 0 -> acc0 = acc0.add(v);
+                    case 1 -> acc1 = acc1.add(v);
+                    case 2 -> acc2 = acc2.add(v);
+                    default -> acc3 = acc3.add(v);
                 }
             }
             int col0 = p * Panels.NR;
@@ -180,16 +247,43 @@ final class Fp32Vector {
         }
         switch (act) {
             case NONE -> v.intoMemorySegment(c, cOff, LE);
-            case RELU -> v.max(0f).intoMemorySegment(c, cOff, LE);
-            default -> {
-                // GELU variants: the scalar reference per element keeps results identical to it.
-                v.intoMemorySegment(c, cOff, LE);
-                for (int j = 0; j < L; j++) {
-                    long o = cOff + j * 4L;
-                    c.set(JAVA_FLOAT_UNALIGNED, o, act.apply(c.get(JAVA_FLOAT_UNALIGNED, o)));
-                }
-            }
+            // Not max(v, 0): the reference maps NaN to 0 (x > 0 ? x : 0), max would keep it.
+            case RELU -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f)).intoMemorySegment(c, cOff, LE);
+            case GELU -> gelu(v).intoMemorySegment(c, cOff, LE);
+            case GELU_TANH -> geluTanh(v).intoMemorySegment(c, cOff, LE);
         }
+    }
+
+    /**
+     * Exact (erf) GELU in fp32 lanes, the same Chebyshev fit as {@link MathFunctions#erf}:
+     * {@code erfc(z) = t·exp(-z² + P(t))}, {@code t = 1/(1 + z/2)}, {@code z = |x|/√2}; then
+     * {@code GELU(x) = x - x·erfc(z)/2} for {@code x ≥ 0} and {@code x·erfc(z)/2} below. Absolute error of erf
+     * in fp32 stays below about 5e-7. Per element, the scalar route (double exp) cost 25× the GEMM itself on
+     * 128×1536×384; the vector exp is one lanewise operation.
+     */
+    static FloatVector gelu(FloatVector x) {
+        FloatVector z = x.abs().mul(0.70710677f);
+        FloatVector t = z.mul(0.5f).add(1f);
+        t = FloatVector.broadcast(S, 1f).div(t);
+        FloatVector p = t.mul(0.17087277f).add(-0.82215223f);
+        p = p.mul(t).add(1.48851587f);
+        p = p.mul(t).add(-1.13520398f);
+        p = p.mul(t).add(0.27886807f);
+        p = p.mul(t).add(-0.18628806f);
+        p = p.mul(t).add(0.09678418f);
+        p = p.mul(t).add(0.37409196f);
+        p = p.mul(t).add(1.00002368f);
+        p = p.mul(t).add(-1.26551223f);
+        FloatVector erfc = t.mul(p.sub(z.mul(z)).lanewise(VectorOperators.EXP));
+        FloatVector half = x.mul(erfc).mul(0.5f);
+        // Above 10, erfc is below 1e-40: return x itself, which also keeps +∞ from becoming ∞·0 = NaN.
+        return x.sub(half).blend(half, x.lt(0f)).blend(x, x.compare(VectorOperators.GT, 10f));
+    }
+
+    /** Tanh-approximation GELU: {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}. */
+    static FloatVector geluTanh(FloatVector x) {
+        FloatVector u = x.mul(x).mul(0.044715f).add(1f).mul(x).mul(0.7978846f);
+        return u.lanewise(VectorOperators.TANH).add(1f).mul(x.mul(0.5f)); // halve x first: 2·MAX_VALUE overflows
     }
 
     // ---------------------------------------------------------------------------------------------------
@@ -221,7 +315,7 @@ final class Fp32Vector {
                         if (MR == 8) {
                             tile8(ap, t * kb * MR, d, b0, b1, kb, tile);
                         } else {
-                            tile6(ap, t * kb * MR, d, b0, b1, kb, tile);
+                            tile4(ap, t * kb * MR, d, b0, b1, kb, tile);
                         }
                         update(tile, rows, cols, c, n, ic + t * MR, col, first, last, bias, act);
                     }
@@ -310,14 +404,14 @@ final class Fp32Vector {
         c71.intoArray(tile, 7 * TW + L);
     }
 
-    /** 6 rows × 2 vectors register tile (12 accumulators: fits 16 vector registers). */
-    private static void tile6(float[] ap, int ao, MemorySegment d, long b0, long b1, int kb, float[] tile) {
+    /** 4 rows × 2 vectors register tile (8 accumulators). */
+    private static void tile4(float[] ap, int ao, MemorySegment d, long b0, long b1, int kb, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-                c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+                c30 = c00, c31 = c00;
         for (int kk = 0; kk < kb; kk++) {
             FloatVector w0 = FloatVector.fromMemorySegment(S, d, b0 + kk * KSTEP, LE);
             FloatVector w1 = FloatVector.fromMemorySegment(S, d, b1 + kk * KSTEP, LE);
-            int o = ao + kk * 6;
+            int o = ao + kk * 4;
             FloatVector x = FloatVector.broadcast(S, ap[o]);
             c00 = w0.fma(x, c00);
             c01 = w1.fma(x, c01);
@@ -330,12 +424,6 @@ final class Fp32Vector {
             x = FloatVector.broadcast(S, ap[o + 3]);
             c30 = w0.fma(x, c30);
             c31 = w1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[o + 4]);
-            c40 = w0.fma(x, c40);
-            c41 = w1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[o + 5]);
-            c50 = w0.fma(x, c50);
-            c51 = w1.fma(x, c51);
         }
         c00.intoArray(tile, 0);
         c01.intoArray(tile, L);
@@ -345,10 +433,6 @@ final class Fp32Vector {
         c21.intoArray(tile, 2 * TW + L);
         c30.intoArray(tile, 3 * TW);
         c31.intoArray(tile, 3 * TW + L);
-        c40.intoArray(tile, 4 * TW);
-        c41.intoArray(tile, 4 * TW + L);
-        c50.intoArray(tile, 5 * TW);
-        c51.intoArray(tile, 5 * TW + L);
     }
 
     /**

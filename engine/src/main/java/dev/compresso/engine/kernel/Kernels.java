@@ -90,16 +90,16 @@ public final class Kernels {
         }
         KernelProvider p = PROVIDER;
         switch (w) {
-            case Fp32Panels f -> split(m, n, true, threads, (m0, m1, n0, n1) -> p.fp32(a, f, bias, act, c, m0, m1, n0, n1));
-            case Fp16Panels f -> split(m, n, true, threads, (m0, m1, n0, n1) -> p.fp16(a, f, bias, act, c, m0, m1, n0, n1));
+            case Fp32Panels f -> split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.fp32(a, f, bias, act, c, m0, m1, n0, n1));
+            case Fp16Panels f -> split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.fp16(a, f, bias, act, c, m0, m1, n0, n1));
             case Int8Panels q -> {
                 if (resolve(mode, m, n, k) == Int8Mode.W8A32) {
-                    split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A32(a, q, bias, act, c, m0, m1, n0, n1));
+                    split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A32(a, q, bias, act, c, m0, m1, n0, n1));
                 } else {
                     MemorySegment aq = Panels.allocate((long) m * k);
                     MemorySegment as = Panels.allocate((long) m * 4);
                     p.quantizeRows(a, k, aq, as, 0, m);
-                    split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, q, bias, act, c, m0, m1, n0, n1));
+                    split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, q, bias, act, c, m0, m1, n0, n1));
                 }
             }
             case CsrMatrix s -> splitSparse(m, n, 1, j -> s.rowStart(j) + (long) j, threads,
@@ -145,15 +145,45 @@ public final class Kernels {
     }
 
     /**
-     * Splits {@code [0, m) × [0, n)} into at most {@code threads} blocks: over channels (in whole panels when
-     * {@code panels}) when there are enough of them, else over rows.
+     * Below this many multiply-adds a call runs on the calling thread: waking a worker costs tens of
+     * microseconds, more than a 1×384×384 GEMV takes (about 5 µs).
      */
-    static void split(int m, int n, boolean panels, int threads, Block body) {
+    static final long PARALLEL_MIN_WORK = 1L << 18;
+
+    /**
+     * Rows per dynamically claimed block when a call is split over rows: a multiple of every register-tile
+     * height (4, 6, 8, 12, 16) and of the fp32 row block, small enough that 1024 rows make 11 blocks.
+     */
+    static final int ROW_CHUNK = 96;
+
+    /**
+     * Splits {@code [0, m) × [0, n)} over at most {@code threads} threads.
+     *
+     * <ul>
+     *   <li>Many rows ({@code m ≥ 4 · ROW_CHUNK}): blocks of {@link #ROW_CHUNK} rows × all channels, claimed
+     *       one at a time from a shared counter. Each thread packs only its own rows of A, the weights are
+     *       shared through the last-level cache, and a thread that the OS delays simply claims fewer blocks
+     *       (a static halving makes every call wait for the slower half).
+     *   <li>Otherwise, enough channels: one contiguous range of channels (whole panels when {@code panels})
+     *       per thread. GEMV and small-M GEMM are bound by weight traffic, so each thread streams a disjoint
+     *       slice of the weights; every thread reads all of A, which is small in those cases.
+     *   <li>Otherwise (few channels): one contiguous range of rows per thread.
+     * </ul>
+     */
+    static void split(int m, int n, int k, boolean panels, int threads, Block body) {
         int unit = panels ? Panels.NR : 1;
         int units = (n + unit - 1) / unit;
         int t = Math.min(threads, KernelPool.cores());
-        if (t <= 1 || (long) m * n < 4096) {
+        if (t <= 1 || (long) m * n * Math.max(k, 1) < PARALLEL_MIN_WORK) {
             body.run(0, m, 0, n);
+        } else if (m >= 4 * ROW_CHUNK) {
+            int chunks = (m + ROW_CHUNK - 1) / ROW_CHUNK;
+            java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+            KernelPool.run(t, id -> {
+                for (int ch; (ch = next.getAndIncrement()) < chunks; ) {
+                    body.run(ch * ROW_CHUNK, Math.min(m, (ch + 1) * ROW_CHUNK), 0, n);
+                }
+            });
         } else if (units >= t) {
             final int tt = t;
             KernelPool.run(tt, id -> {

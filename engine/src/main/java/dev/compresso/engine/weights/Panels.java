@@ -35,9 +35,12 @@ public final class Panels {
         return (long) panelCount(n) * NR * k;
     }
 
-    /** A zeroed, 64-byte-aligned segment managed by the garbage collector. */
+    /**
+     * A zeroed, 64-byte-aligned segment of exactly {@code bytes} bytes (0 allowed: empty weights) managed by
+     * the garbage collector.
+     */
     public static MemorySegment allocate(long bytes) {
-        return Arena.ofAuto().allocate(Math.max(bytes, 1), ALIGN);
+        return Arena.ofAuto().allocate(Math.max(bytes, 1), ALIGN).asSlice(0, bytes);
     }
 
     static void checkShape(int n, int k) {

@@ -62,6 +62,7 @@ final class CsrVector {
         float[] scale = new float[CHANNELS];
         float[] bias = new float[CHANNELS];
         float[] row = new float[CHANNELS];
+        int[] strideK = new int[VL];
 
         float[] at(int n) {
             return at.length >= n ? at : (at = new float[n]);
@@ -205,9 +206,20 @@ final class CsrVector {
         // The block's rows are contiguous in A: one bulk copy, then a heap transpose with sequential writes.
         float[] rowsBuf = s.x(rows * k);
         MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, (long) r0 * k * 4, rowsBuf, 0, rows * k);
+        int full = rows / VL * VL;
+        int[] idx = s.strideK;
+        if (full > 0) {
+            // Gather offsets r·k: one vector gather reads VL rows of one column.
+            for (int i = 0; i < VL; i++) {
+                idx[i] = i * k;
+            }
+        }
         for (int kk = 0; kk < k; kk++) {
             int d = off + kk * bw;
             int r = 0;
+            for (; r < full; r += VL) {
+                FloatVector.fromArray(S, rowsBuf, r * k + kk, idx, 0).intoArray(at, d + r);
+            }
             for (; r < rows; r++) {
                 at[d + r] = rowsBuf[r * k + kk];
             }

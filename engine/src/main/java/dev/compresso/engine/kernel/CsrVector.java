@@ -32,7 +32,7 @@ final class CsrVector {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int VL = S.length();
     /** Rows of a full A block: two vectors (see the class comment). */
-    private static final int W4 = 2 * VL;
+    private static final int WB = 2 * VL;
     /** Below this many rows, the per-row sparse dot product beats padding a block of rows. */
     static final int GEMV_ROWS = 4;
     /** Channels whose non-zeros are widened together (their block results stay in a small tile). */
@@ -43,7 +43,7 @@ final class CsrVector {
     private static final int WINDOW = 2048;
 
     /** Gather offsets {@code i · bw} that read one row of a channel-major tile. */
-    private static final int[] STRIDE4 = strides(W4), STRIDE2 = strides(2 * VL), STRIDE1 = strides(VL);
+    private static final int[] STRIDE2 = strides(2 * VL), STRIDE1 = strides(VL);
 
     private static int[] strides(int bw) {
         int[] s = new int[VL];
@@ -97,8 +97,8 @@ final class CsrVector {
             return;
         }
         Scratch s = scratch();
-        // The row-block path keeps W4 transposed rows of A per block in an int-indexed heap array.
-        if (m1 - m0 < GEMV_ROWS || (long) W4 * w.inFeatures() > Integer.MAX_VALUE / 2) {
+        // The row-block path keeps WB transposed rows of A per block in an int-indexed heap array.
+        if (m1 - m0 < GEMV_ROWS || (long) WB * w.inFeatures() > Integer.MAX_VALUE / 2) {
             for (int i = m0; i < m1; i++) {
                 gemvRow(a, w, bias, act, c, i, n0, n1, s);
             }
@@ -193,10 +193,10 @@ final class CsrVector {
 
     // ---------------------------------------------------------------- blocks of rows
 
-    /** Rows of A transposed at once: a multiple of {@link #W4}, at least one block, about 1 MiB. */
+    /** Rows of A transposed at once: a multiple of {@link #WB}, at least one block, about 1 MiB. */
     static int superRows(int k) {
-        int r = AT_FLOATS / Math.max(1, k) / W4 * W4;
-        return Math.max(W4, Math.min(8 * W4, r));
+        int r = AT_FLOATS / Math.max(1, k) / WB * WB;
+        return Math.max(WB, Math.min(8 * WB, r));
     }
 
     /**
@@ -236,18 +236,18 @@ final class CsrVector {
         MemorySegment rp = w.rowPtr();
         int sr = superRows(k);
         float[] at = s.at(sr * k);
-        float[] ct = s.ct(CHANNELS * W4);
+        float[] ct = s.ct(CHANNELS * WB);
         for (int r0 = m0; r0 < m1; r0 += sr) {
             int rows = Math.min(sr, m1 - r0);
-            // Row blocks of this super-block: full W4 blocks, then VL-wide blocks for the rest.
-            int full = rows / W4;
-            int rest = rows - full * W4;
+            // Row blocks of this super-block: full WB blocks, then VL-wide blocks for the rest.
+            int full = rows / WB;
+            int rest = rows - full * WB;
             int tails = (rest + VL - 1) / VL;
             for (int b = 0; b < full; b++) {
-                pack(a, k, r0 + b * W4, W4, W4, at, b * W4 * k, s);
+                pack(a, k, r0 + b * WB, WB, WB, at, b * WB * k, s);
             }
             for (int b = 0; b < tails; b++) {
-                int rr = full * W4 + b * VL;
+                int rr = full * WB + b * VL;
                 pack(a, k, r0 + rr, Math.min(VL, rows - rr), VL, at, rr * k, s);
             }
             for (int j0 = n0; j0 < n1; j0 += CHANNELS) {
@@ -259,15 +259,15 @@ final class CsrVector {
                     s.bias[j - j0] = bias == null ? 0f : bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
                 }
                 for (int b = 0; b < full; b++) {
-                    int off = b * W4 * k;
+                    int off = b * WB * k;
                     for (int j = j0; j < j1; j++) {
                         channelFull(at, off, s.cols, s.vals, rp.getAtIndex(JAVA_INT_UNALIGNED, j) - p0,
-                                rp.getAtIndex(JAVA_INT_UNALIGNED, j + 1) - p0, ct, (j - j0) * W4);
+                                rp.getAtIndex(JAVA_INT_UNALIGNED, j + 1) - p0, ct, (j - j0) * WB);
                     }
-                    store(ct, W4, c, w.outFeatures(), r0 + b * W4, W4, j0, j1, s, act);
+                    store(ct, WB, c, w.outFeatures(), r0 + b * WB, WB, j0, j1, s, act);
                 }
                 for (int b = 0; b < tails; b++) {
-                    int rr = full * W4 + b * VL;
+                    int rr = full * WB + b * VL;
                     int off = rr * k;
                     for (int j = j0; j < j1; j++) {
                         channel1(at, off, s.cols, s.vals, rp.getAtIndex(JAVA_INT_UNALIGNED, j) - p0,
@@ -287,7 +287,7 @@ final class CsrVector {
         for (int r = 0; r < rows; r++) {
             // Transpose into a heap row, then one bulk copy: per-element segment stores cost twice as much.
             int jj = 0;
-            int[] stride = bw == W4 ? STRIDE4 : bw == 2 * VL ? STRIDE2 : STRIDE1;
+            int[] stride = bw == 2 * VL ? STRIDE2 : STRIDE1;
             for (; jj + VL <= cnt; jj += VL) {
                 FloatVector.fromArray(S, ct, jj * bw + r, stride, 0)
                         .fma(FloatVector.fromArray(S, scale, jj), FloatVector.fromArray(S, bias, jj)).intoArray(row, jj);
@@ -313,29 +313,29 @@ final class CsrVector {
         }
     }
 
-    /** One channel over a {@link #W4}-row block: {@code ct[co..co+W4) = Σ vals[p] · at[off + cols[p]·W4 ..]}. */
+    /** One channel over a {@link #WB}-row block: {@code ct[co..co+WB) = Σ vals[p] · at[off + cols[p]·WB ..]}. */
     private static void channelFull(float[] at, int off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         for (; p + 3 < e; p += 4) {
-            int o = off + cols[p] * W4;
+            int o = off + cols[p] * WB;
             FloatVector v = FloatVector.broadcast(S, vals[p]);
             a0 = FloatVector.fromArray(S, at, o).fma(v, a0);
             a1 = FloatVector.fromArray(S, at, o + VL).fma(v, a1);
-            o = off + cols[p + 1] * W4;
+            o = off + cols[p + 1] * WB;
             v = FloatVector.broadcast(S, vals[p + 1]);
             b0 = FloatVector.fromArray(S, at, o).fma(v, b0);
             b1 = FloatVector.fromArray(S, at, o + VL).fma(v, b1);
-            o = off + cols[p + 2] * W4;
+            o = off + cols[p + 2] * WB;
             v = FloatVector.broadcast(S, vals[p + 2]);
             c0 = FloatVector.fromArray(S, at, o).fma(v, c0);
             c1 = FloatVector.fromArray(S, at, o + VL).fma(v, c1);
-            o = off + cols[p + 3] * W4;
+            o = off + cols[p + 3] * WB;
             v = FloatVector.broadcast(S, vals[p + 3]);
             d0 = FloatVector.fromArray(S, at, o).fma(v, d0);
             d1 = FloatVector.fromArray(S, at, o + VL).fma(v, d1);
         }
         for (; p < e; p++) {
-            int o = off + cols[p] * W4;
+            int o = off + cols[p] * WB;
             FloatVector v = FloatVector.broadcast(S, vals[p]);
             a0 = FloatVector.fromArray(S, at, o).fma(v, a0);
             a1 = FloatVector.fromArray(S, at, o + VL).fma(v, a1);

@@ -30,6 +30,7 @@ final class CsrVector {
     private CsrVector() {}
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final java.nio.ByteOrder LE = java.nio.ByteOrder.LITTLE_ENDIAN;
     private static final int VL = S.length();
     /** Rows of a full A block: two vectors (see the class comment). */
     private static final int WB = 2 * VL;
@@ -152,6 +153,8 @@ final class CsrVector {
         int end = rp.getAtIndex(JAVA_INT_UNALIGNED, n1);
         int ws = 0, we = 0; // the widened window holds non-zeros [ws, we)
         int p = rp.getAtIndex(JAVA_INT_UNALIGNED, n0);
+        // fp32 values are read in place: only the indices need a heap copy (the gather takes an int[] map).
+        boolean direct = w.valueType() == CsrMatrix.ValueType.FP32;
         for (int j = n0; j < n1; j++) {
             int e = rp.getAtIndex(JAVA_INT_UNALIGNED, j + 1);
             float acc = 0f;
@@ -159,10 +162,16 @@ final class CsrVector {
                 if (p >= we) {
                     ws = p;
                     we = Math.min(end, p + WINDOW);
-                    widen(w, ws, we, s);
+                    if (direct) {
+                        s.nnz(we - ws);
+                        MemorySegment.copy(w.colIdx(), JAVA_INT_UNALIGNED, (long) ws * 4, s.cols, 0, we - ws);
+                    } else {
+                        widen(w, ws, we, s);
+                    }
                 }
                 int t = Math.min(e, we);
-                acc += dot(x, s.cols, s.vals, p - ws, t - ws);
+                acc += direct ? dotSegment(x, s.cols, w.values(), ws, p - ws, t - ws)
+                        : dot(x, s.cols, s.vals, p - ws, t - ws);
                 p = t;
             }
             acc *= outScale(w, j);
@@ -184,9 +193,35 @@ final class CsrVector {
             a0 = FloatVector.fromArray(S, x, 0, cols, p).fma(FloatVector.fromArray(S, vals, p), a0);
             a1 = FloatVector.fromArray(S, x, 0, cols, p + VL).fma(FloatVector.fromArray(S, vals, p + VL), a1);
         }
+        if (p + VL <= hi) { // rows average only a few dozen non-zeros: keep the scalar tail short
+            a0 = FloatVector.fromArray(S, x, 0, cols, p).fma(FloatVector.fromArray(S, vals, p), a0);
+            p += VL;
+        }
         float r = a0.add(a1).reduceLanes(VectorOperators.ADD);
         for (; p < hi; p++) {
             r += x[cols[p]] * vals[p];
+        }
+        return r;
+    }
+
+    /** {@link #dot} with the fp32 values read from the segment: value of {@code cols[q]} at element {@code base + q}. */
+    static float dotSegment(float[] x, int[] cols, MemorySegment vals, int base, int lo, int hi) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+        int p = lo;
+        for (; p + 2 * VL <= hi; p += 2 * VL) {
+            long o = (long) (base + p) * 4;
+            a0 = FloatVector.fromArray(S, x, 0, cols, p).fma(FloatVector.fromMemorySegment(S, vals, o, LE), a0);
+            a1 = FloatVector.fromArray(S, x, 0, cols, p + VL)
+                    .fma(FloatVector.fromMemorySegment(S, vals, o + 4L * VL, LE), a1);
+        }
+        if (p + VL <= hi) {
+            a0 = FloatVector.fromArray(S, x, 0, cols, p)
+                    .fma(FloatVector.fromMemorySegment(S, vals, (long) (base + p) * 4, LE), a0);
+            p += VL;
+        }
+        float r = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; p < hi; p++) {
+            r += x[cols[p]] * vals.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) base + p);
         }
         return r;
     }

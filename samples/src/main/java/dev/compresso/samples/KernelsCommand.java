@@ -44,7 +44,7 @@ final class KernelsCommand implements Command {
 
     @Override
     public String usage() {
-        return "kernels [--quick] [--json] [--threads T] [--kernels fp32,int8,...] [--shapes MxNxK,...]";
+        return "kernels [--quick] [--json] [--threads T] [--kernels fp32,int8,...] [--shapes MxNxK,...] [--activation none|relu|gelu|gelu_tanh]";
     }
 
     /** One measured case. */
@@ -63,6 +63,13 @@ final class KernelsCommand implements Command {
             throw new UsageException("--threads must be at least 1, got " + all);
         }
         List<String> kernels = list(args.get("kernels"), KERNELS, "kernel");
+        String actName = args.get("activation", "none");
+        Activation act;
+        try {
+            act = Activation.valueOf(actName.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--activation takes none, relu, gelu or gelu_tanh, not '" + actName + "'");
+        }
         // --quick leaves out 1024³: with kernels still on their scalar path one call takes a second.
         List<String> shapes = args.get("shapes") != null ? List.of(args.get("shapes").split(","))
                 : quick ? SHAPES.stream().filter(s -> !s.equals("1024x1024x1024")).toList() : SHAPES;
@@ -74,26 +81,28 @@ final class KernelsCommand implements Command {
 
         // Per case: warm up for at least warmNs (and 2 calls), then time calls until measureNs is spent
         // (at least 3 calls, at most maxReps); a case whose single call is slower than slowNs is timed once.
-        long warmNs = quick ? 40_000_000L : 250_000_000L;
-        long measureNs = quick ? 80_000_000L : 500_000_000L;
+        long warmNs = quick ? 40_000_000L : 150_000_000L;
+        long measureNs = quick ? 80_000_000L : 400_000_000L;
         long slowNs = quick ? 150_000_000L : 1_000_000_000L;
         int maxReps = quick ? 30 : 200;
         Timer timer = new Timer(warmNs, measureNs, slowNs, maxReps);
 
+        System.err.println("compresso kernels: provider " + Kernels.provider() + ", " + KernelPool.cores()
+                + " cores, Java " + Runtime.version() + (quick ? ", quick" : ""));
         Optional<OpenBlas> blas = kernels.contains("openblas") ? OpenBlas.load() : Optional.empty();
         if (kernels.contains("openblas") && blas.isEmpty()) {
             System.err.println("compresso kernels: OpenBLAS not found (libopenblas.so.0, libopenblas.so, libcblas.so.3);"
                     + " skipping the openblas rows. Install it with: apt-get install -y libopenblas-dev");
         }
         List<Integer> threadCounts = new ArrayList<>(new LinkedHashSet<>(List.of(1, all)));
-        warmUp(kernels, threadCounts, quick ? 80_000_000L : 250_000_000L);
+        warmUp(kernels, threadCounts, act, quick ? 80_000_000L : 250_000_000L);
         if (!json) {
             out.printf(Locale.ROOT, "%-12s %6s %6s %6s %8s %7s %10s %10s%n",
                     "kernel", "m", "n", "k", "sparsity", "threads", "gflops", "ms");
         }
         for (int[] d : dims) {
             int m = d[0], n = d[1], k = d[2];
-            Case c = new Case(m, n, k);
+            Case c = new Case(m, n, k, act);
             for (int t : threadCounts) {
                 for (String kernel : kernels) {
                     if (kernel.equals("openblas")) {
@@ -136,10 +145,10 @@ final class KernelsCommand implements Command {
      * timed case: Vector API code runs orders of magnitude slower until C2 has compiled it, and the per-case
      * warm-up of a small shape is too short for that.
      */
-    private static void warmUp(List<String> kernels, List<Integer> threadCounts, long nsPerCase) {
+    private static void warmUp(List<String> kernels, List<Integer> threadCounts, Activation act, long nsPerCase) {
         // GEMM and GEMV shapes alternate inside one loop so both branches of every kernel are in the
         // profile C2 compiles from; a branch it never saw becomes a deoptimization trap later.
-        Case gemm = new Case(12, 64, 384), gemv = new Case(1, 64, 384);
+        Case gemm = new Case(12, 64, 384, act), gemv = new Case(1, 64, 384, act);
         for (String kernel : kernels) {
             if (kernel.equals("openblas")) {
                 continue;
@@ -276,12 +285,14 @@ final class KernelsCommand implements Command {
     /** Random inputs of one shape and the weight formats built from them (built lazily, one at a time). */
     static final class Case {
         final int m, n, k;
+        final Activation act;
         final float[] w;
         final MemorySegment a, c;
         private PackedWeights last;
         private String lastKey;
 
-        Case(int m, int n, int k) {
+        Case(int m, int n, int k, Activation act) {
+            this.act = act;
             this.m = m;
             this.n = n;
             this.k = k;
@@ -298,7 +309,7 @@ final class KernelsCommand implements Command {
         }
 
         void run(PackedWeights weights, Int8Mode mode, int threads) {
-            Kernels.linear(a, m, weights, null, Activation.NONE, c, mode, threads);
+            Kernels.linear(a, m, weights, null, act, c, mode, threads);
         }
 
         private PackedWeights cached(String key, Supplier<PackedWeights> make) {

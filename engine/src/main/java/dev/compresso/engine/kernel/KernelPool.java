@@ -25,8 +25,12 @@ public final class KernelPool {
     }
 
     /**
-     * Runs {@code body.accept(i)} for {@code i} in {@code [0, tasks)}, in parallel, and waits for all.
-     * The caller runs task 0. Exceptions of any task are rethrown.
+     * Runs {@code body.accept(i)} for {@code i} in {@code [0, tasks)}, in parallel, and waits for all of
+     * them — also when one fails, so no task still writes into the caller's buffers after this returns.
+     * The caller runs task 0. The first failure is rethrown (an {@link Error} or {@link RuntimeException} as
+     * it is), later ones are added to it as suppressed.
+     *
+     * @throws RuntimeException or {@link Error} thrown by a task
      */
     public static void run(int tasks, IntConsumer body) {
         if (tasks <= 1) {
@@ -35,31 +39,38 @@ public final class KernelPool {
             }
             return;
         }
-        @SuppressWarnings("unchecked")
         ForkJoinTask<?>[] fs = new ForkJoinTask<?>[tasks - 1];
-        for (int i = 1; i < tasks; i++) {
-            final int id = i;
-            fs[i - 1] = POOL.submit(() -> body.accept(id));
-        }
-        RuntimeException failure = null;
+        Throwable failure = null;
+        int submitted = 0;
         try {
+            for (int i = 1; i < tasks; i++) {
+                final int id = i;
+                fs[i - 1] = POOL.submit(() -> body.accept(id));
+                submitted++;
+            }
             body.accept(0);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             failure = e;
         }
-        for (ForkJoinTask<?> f : fs) {
+        for (int i = 0; i < submitted; i++) {
             try {
-                f.join();
-            } catch (RuntimeException e) {
+                fs[i].join();
+            } catch (Throwable e) {
                 if (failure == null) {
                     failure = e;
-                } else {
+                } else if (failure != e) {
                     failure.addSuppressed(e);
                 }
             }
         }
+        if (failure instanceof RuntimeException re) {
+            throw re;
+        }
+        if (failure instanceof Error err) {
+            throw err;
+        }
         if (failure != null) {
-            throw failure;
+            throw new IllegalStateException("kernel task failed", failure);
         }
     }
 }

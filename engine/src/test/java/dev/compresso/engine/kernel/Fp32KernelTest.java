@@ -141,6 +141,43 @@ class Fp32KernelTest {
     }
 
     @Test
+    void fusedActivationsMatchTheScalarDefinitionOverTheirWholeRange() {
+        // K = 1 and W = 1: C[i][j] = act(a[i]), so the epilogue is checked alone, on a dense grid over
+        // [-12, 12], the extremes of float, ±0, ±∞ and NaN, on GEMM tiles, GEMV and the tails of both.
+        float[] xs = new float[4801 + 9];
+        for (int i = 0; i <= 4800; i++) xs[i] = -12f + i * 0.005f;
+        float[] special = {0f, -0f, Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, Float.POSITIVE_INFINITY,
+                Float.NEGATIVE_INFINITY, Float.NaN, 1e-30f};
+        System.arraycopy(special, 0, xs, 4801, special.length);
+        int n = 37;
+        float[] w = new float[n];
+        java.util.Arrays.fill(w, 1f);
+        Fp32Panels packed = Fp32Panels.pack(w, n, 1);
+        for (Activation act : ACTS) {
+            for (int m : new int[] {xs.length, 1}) {
+                MemorySegment c = Panels.allocate((long) m * n * 4);
+                for (int start = 0; start < xs.length; start += m) {
+                    MemorySegment as = segment(java.util.Arrays.copyOfRange(xs, start, start + m));
+                    Kernels.linear(as, m, packed, null, act, c, Int8Mode.AUTO, 1);
+                    for (int i = 0; i < m; i++) {
+                        float want = act.apply(xs[start + i]);
+                        for (int j = 0; j < n; j++) {
+                            float got = Kernels.getFloat(c, (long) i * n + j);
+                            boolean ok = Float.isNaN(want) ? Float.isNaN(got)
+                                    : Float.isInfinite(want) ? got == want
+                                    : Math.abs(got - want) <= 1e-6 + 1e-6 * Math.abs(want);
+                            if (!ok) {
+                                fail(act + "(" + xs[start + i] + ") = " + got + ", scalar reference " + want
+                                        + " (m=" + m + ", column " + j + ")");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void heapSegmentsOfFloatArraysStillWork() {
         // The Vector API cannot read a heap segment over float[]; the kernel must fall back, not fail.
         int m = 5, n = 19, k = 9;

@@ -27,8 +27,8 @@ final class BsrVector {
     private static final int VL = S.length();
     private static final int W2 = 2 * VL;
     private static final int R = BsrMatrix.BLOCK_ROWS;
-    /** Block rows widened together: 32 channels, matching {@link CsrVector.Scratch}'s bias/scale tiles. */
-    private static final int CHUNK = 8;
+    /** Block rows widened together: 64 channels, matching {@link CsrVector.Scratch}'s bias/scale tiles. */
+    private static final int CHUNK = CsrVector.CHANNELS / BsrMatrix.BLOCK_ROWS;
     /** Blocks widened at once by the one-row path. */
     private static final int WINDOW = 512;
     private static final int AT_FLOATS = 1 << 18;
@@ -113,11 +113,11 @@ final class BsrVector {
             int rest = rows - full * W2;
             int tails = (rest + VL - 1) / VL;
             for (int b = 0; b < full; b++) {
-                CsrVector.pack(a, k, r0 + b * W2, W2, W2, at, b * W2 * k);
+                CsrVector.pack(a, k, r0 + b * W2, W2, W2, at, b * W2 * k, s);
             }
             for (int b = 0; b < tails; b++) {
                 int rr = full * W2 + b * VL;
-                CsrVector.pack(a, k, r0 + rr, Math.min(VL, rows - rr), VL, at, rr * k);
+                CsrVector.pack(a, k, r0 + rr, Math.min(VL, rows - rr), VL, at, rr * k, s);
             }
             for (int g0 = nb0; g0 < nb1; g0 += CHUNK) {
                 int g1 = Math.min(nb1, g0 + CHUNK);

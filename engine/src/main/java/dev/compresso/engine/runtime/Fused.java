@@ -39,8 +39,30 @@ final class Fused {
             throw new UnsupportedOperationException("linear " + l.name() + ": static int8 activation scale needs "
                     + "Kernels.linearInt8Static, which this build does not have yet");
         }
-        Kernels.linear(x.data(), m, l.weights(), l.biasSegment(), l.activation(), y.data(), l.int8Mode(), c.threads);
+        // Exact GELU runs as a separate parallel pass with FastMath: the kernels' scalar epilogue calls a double
+        // erf with Math.exp per element, which cost as much as the FFN matrix product itself.
+        boolean gelu = l.activation() == dev.compresso.engine.kernel.Activation.GELU;
+        Kernels.linear(x.data(), m, l.weights(), l.biasSegment(), gelu ? dev.compresso.engine.kernel.Activation.NONE
+                : l.activation(), y.data(), l.int8Mode(), c.threads);
+        if (gelu) {
+            long total = (long) m * n;
+            MemorySegment ys = y.data();
+            int t = (int) Math.max(1, Math.min(c.threads, total / 65536));
+            KernelPool.run(t, id -> geluRange(ys, total * id / t, total * (id + 1) / t));
+        }
         return y;
+    }
+
+    private static void geluRange(MemorySegment s, long from, long to) {
+        float[] buf = new float[4096];
+        for (long i = from; i < to; i += buf.length) {
+            int len = (int) Math.min(buf.length, to - i);
+            MemorySegment.copy(s, F, i * 4, buf, 0, len);
+            for (int j = 0; j < len; j++) {
+                buf[j] = FastMath.gelu(buf[j]);
+            }
+            MemorySegment.copy(buf, 0, s, F, i * 4, len);
+        }
     }
 
     static Tensor layerNorm(LayerNorm ln, Tensor[] in, Ctx c) {
@@ -123,56 +145,86 @@ final class Fused {
         KernelPool.run(t, id -> {
             float[] kt = new float[d * s], vv = new float[s * d], qr = new float[d], sc = new float[s], o = new float[d];
             for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
-                int b = task / h, head = task % h;
-                long base = (long) b * s * hd + (long) head * d;
-                // K transposed to [D][S] and V as [S][D]: inner loops become saxpy that C2 vectorizes.
-                for (int j = 0; j < s; j++) {
-                    long off = (base + (long) j * hd) * 4;
-                    for (int e = 0; e < d; e++) {
-                        kt[e * s + j] = K.getAtIndex(F, off / 4 + e);
-                    }
-                    MemorySegment.copy(V, F, off, vv, j * d, d);
-                }
-                for (int i = 0; i < s; i++) {
-                    MemorySegment.copy(Q, F, (base + (long) i * hd) * 4, qr, 0, d);
-                    Arrays.fill(sc, 0f);
-                    for (int e = 0; e < d; e++) {
-                        float qv = qr[e];
-                        int ko = e * s;
-                        for (int j = 0; j < s; j++) {
-                            sc[j] += qv * kt[ko + j];
-                        }
-                    }
-                    float max = Float.NEGATIVE_INFINITY;
-                    long mo = ms == null ? 0 : b * ms[0] + head * ms[1] + i * ms[2];
-                    for (int j = 0; j < s; j++) {
-                        float val = sc[j] * scale;
-                        if (ms != null) {
-                            val += M.getAtIndex(F, mo + j * ms[3]);
-                        }
-                        sc[j] = val;
-                        max = Math.max(max, val);
-                    }
-                    float sum = 0;
-                    for (int j = 0; j < s; j++) {
-                        float e = (float) Math.exp(sc[j] - max);
-                        sc[j] = e;
-                        sum += e;
-                    }
-                    float inv = 1f / sum;
-                    Arrays.fill(o, 0f);
-                    for (int j = 0; j < s; j++) {
-                        float p = sc[j] * inv;
-                        int vo = j * d;
-                        for (int e = 0; e < d; e++) {
-                            o[e] += p * vv[vo + e];
-                        }
-                    }
-                    MemorySegment.copy(o, 0, O, F, (base + (long) i * hd) * 4, d);
-                }
+                head(Q, K, V, M, ms, O, task / h, task % h, s, hd, d, scale, kt, vv, qr, sc, o);
             }
         });
         return out;
+    }
+
+    /** One (batch, head) pair; small static methods so C2 compiles and vectorizes each loop normally. */
+    private static void head(MemorySegment Q, MemorySegment K, MemorySegment V, MemorySegment M, long[] ms,
+            MemorySegment O, int b, int head, int s, int hd, int d, float scale, float[] kt, float[] vv, float[] qr,
+            float[] sc, float[] o) {
+        long base = (long) b * s * hd + (long) head * d;
+        // K transposed to [D][S] and V as [S][D]: the inner loops become saxpy that C2 vectorizes.
+        for (int j = 0; j < s; j++) {
+            long off = (base + (long) j * hd) * 4;
+            MemorySegment.copy(K, F, off, qr, 0, d);
+            for (int e = 0; e < d; e++) {
+                kt[e * s + j] = qr[e];
+            }
+            MemorySegment.copy(V, F, off, vv, j * d, d);
+        }
+        for (int i = 0; i < s; i++) {
+            MemorySegment.copy(Q, F, (base + (long) i * hd) * 4, qr, 0, d);
+            scores(qr, kt, sc, s, d, scale);
+            if (ms != null) {
+                long mo = b * ms[0] + head * ms[1] + i * ms[2];
+                long st = ms[3];
+                for (int j = 0; j < s; j++) {
+                    sc[j] += M.getAtIndex(F, mo + j * st);
+                }
+            }
+            softmaxRow(sc, s);
+            weighted(sc, vv, o, s, d);
+            MemorySegment.copy(o, 0, O, F, (base + (long) i * hd) * 4, d);
+        }
+    }
+
+    private static void scores(float[] q, float[] kt, float[] sc, int s, int d, float scale) {
+        java.util.Arrays.fill(sc, 0, s, 0f);
+        scoresInto(q, kt, sc, s, d);
+        for (int j = 0; j < s; j++) {
+            sc[j] *= scale;
+        }
+    }
+
+    private static void scoresInto(float[] q, float[] kt, float[] sc, int s, int d) {
+        for (int e = 0; e < d; e++) {
+            float qv = q[e];
+            int ko = e * s;
+            for (int j = 0; j < s; j++) {
+                sc[j] += qv * kt[ko + j];
+            }
+        }
+    }
+
+    private static void softmaxRow(float[] sc, int s) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < s; j++) {
+            max = Math.max(max, sc[j]);
+        }
+        float sum = 0;
+        for (int j = 0; j < s; j++) {
+            float e = FastMath.exp(sc[j] - max);
+            sc[j] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int j = 0; j < s; j++) {
+            sc[j] *= inv;
+        }
+    }
+
+    private static void weighted(float[] p, float[] vv, float[] o, int s, int d) {
+        java.util.Arrays.fill(o, 0, d, 0f);
+        for (int j = 0; j < s; j++) {
+            float pj = p[j];
+            int vo = j * d;
+            for (int e = 0; e < d; e++) {
+                o[e] += pj * vv[vo + e];
+            }
+        }
     }
 
     static Tensor fakeQuant(Tensor x, Ctx c) {

@@ -143,87 +143,107 @@ final class Fused {
         int tasks = bsz * h;
         int t = Math.min(c.threads, tasks);
         KernelPool.run(t, id -> {
-            float[] kt = new float[d * s], vv = new float[s * d], qr = new float[d], sc = new float[s], o = new float[d];
-            for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
-                head(Q, K, V, M, ms, O, task / h, task % h, s, hd, d, scale, kt, vv, qr, sc, o);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                HeadScratch hs = new HeadScratch(arena, s, d);
+                for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
+                    headGemm(Q, K, V, M, ms, O, task / h, task % h, s, hd, d, scale, hs);
+                }
             }
         });
         return out;
     }
 
-    /** One (batch, head) pair; small static methods so C2 compiles and vectorizes each loop normally. */
-    private static void head(MemorySegment Q, MemorySegment K, MemorySegment V, MemorySegment M, long[] ms,
-            MemorySegment O, int b, int head, int s, int hd, int d, float scale, float[] kt, float[] vv, float[] qr,
-            float[] sc, float[] o) {
+    /** Per-thread buffers of one attention call: Q_h, packed K_h and V_hᵀ, scores, output. */
+    private static final class HeadScratch {
+        final MemorySegment q, kPacked, vPacked, scores, out;
+        final float[] row, mrow;
+
+        HeadScratch(java.lang.foreign.Arena arena, int s, int d) {
+            q = arena.allocate((long) s * d * 4, 64);
+            kPacked = arena.allocate(dev.compresso.engine.weights.Panels.elementCount(s, d) * 4, 64);
+            vPacked = arena.allocate(dev.compresso.engine.weights.Panels.elementCount(d, s) * 4, 64);
+            scores = arena.allocate((long) s * s * 4, 64);
+            out = arena.allocate((long) s * d * 4, 64);
+            row = new float[Math.max(s, d)];
+            mrow = new float[s];
+        }
+    }
+
+    /**
+     * One (batch, head) pair on the packed GEMM kernels: {@code S = Q_h · K_hᵀ} with K_h packed as weights
+     * {@code [S, D]}, row softmax with mask, {@code O_h = P · V_h} with V_hᵀ packed as weights {@code [D, S]}.
+     */
+    private static void headGemm(MemorySegment Q, MemorySegment K, MemorySegment V, MemorySegment M, long[] ms,
+            MemorySegment O, int b, int head, int s, int hd, int d, float scale, HeadScratch hs) {
         long base = (long) b * s * hd + (long) head * d;
-        // K transposed to [D][S] and V as [S][D]: the inner loops become saxpy that C2 vectorizes.
+        float[] row = hs.row;
         for (int j = 0; j < s; j++) {
             long off = (base + (long) j * hd) * 4;
-            MemorySegment.copy(K, F, off, qr, 0, d);
+            MemorySegment.copy(Q, F, off, row, 0, d);
             for (int e = 0; e < d; e++) {
-                kt[e * s + j] = qr[e];
+                row[e] *= scale;
             }
-            MemorySegment.copy(V, F, off, vv, j * d, d);
+            MemorySegment.copy(row, 0, hs.q, F, (long) j * d * 4, d);
+            MemorySegment.copy(K, F, off, row, 0, d);
+            for (int e = 0; e < d; e++) {
+                hs.kPacked.setAtIndex(F, dev.compresso.engine.weights.Panels.index(j, e, d), row[e]);
+            }
+            MemorySegment.copy(V, F, off, row, 0, d);
+            for (int e = 0; e < d; e++) {
+                hs.vPacked.setAtIndex(F, dev.compresso.engine.weights.Panels.index(e, j, s), row[e]);
+            }
+        }
+        var kw = new dev.compresso.engine.weights.Fp32Panels(s, d, hs.kPacked);
+        var vw = new dev.compresso.engine.weights.Fp32Panels(d, s, hs.vPacked);
+        Kernels.linear(hs.q, s, kw, null, dev.compresso.engine.kernel.Activation.NONE, hs.scores,
+                dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
+        float[] mrow = hs.mrow;
+        boolean rowMask = ms != null && ms[2] == 0;
+        long mo = ms == null ? 0 : b * ms[0] + head * ms[1];
+        if (rowMask) {
+            for (int j = 0; j < s; j++) {
+                mrow[j] = M.getAtIndex(F, mo + j * ms[3]);
+            }
         }
         for (int i = 0; i < s; i++) {
-            MemorySegment.copy(Q, F, (base + (long) i * hd) * 4, qr, 0, d);
-            scores(qr, kt, sc, s, d, scale);
-            if (ms != null) {
-                long mo = b * ms[0] + head * ms[1] + i * ms[2];
-                long st = ms[3];
+            MemorySegment.copy(hs.scores, F, (long) i * s * 4, row, 0, s);
+            if (rowMask) {
+                addRow(row, mrow, s);
+            } else if (ms != null) {
                 for (int j = 0; j < s; j++) {
-                    sc[j] += M.getAtIndex(F, mo + j * st);
+                    row[j] += M.getAtIndex(F, mo + i * ms[2] + j * ms[3]);
                 }
             }
-            softmaxRow(sc, s);
-            weighted(sc, vv, o, s, d);
-            MemorySegment.copy(o, 0, O, F, (base + (long) i * hd) * 4, d);
+            softmaxRow(row, s);
+            MemorySegment.copy(row, 0, hs.scores, F, (long) i * s * 4, s);
+        }
+        Kernels.linear(hs.scores, s, vw, null, dev.compresso.engine.kernel.Activation.NONE, hs.out,
+                dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
+        for (int i = 0; i < s; i++) {
+            MemorySegment.copy(hs.out, (long) i * d * 4, O, (base + (long) i * hd) * 4, (long) d * 4);
         }
     }
 
-    private static void scores(float[] q, float[] kt, float[] sc, int s, int d, float scale) {
-        java.util.Arrays.fill(sc, 0, s, 0f);
-        scoresInto(q, kt, sc, s, d);
-        for (int j = 0; j < s; j++) {
-            sc[j] *= scale;
+    private static void addRow(float[] y, float[] x, int n) {
+        for (int i = 0; i < n; i++) {
+            y[i] += x[i];
         }
     }
 
-    private static void scoresInto(float[] q, float[] kt, float[] sc, int s, int d) {
-        for (int e = 0; e < d; e++) {
-            float qv = q[e];
-            int ko = e * s;
-            for (int j = 0; j < s; j++) {
-                sc[j] += qv * kt[ko + j];
-            }
-        }
-    }
-
-    private static void softmaxRow(float[] sc, int s) {
+    private static void softmaxRow(float[] x, int n) {
         float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < s; j++) {
-            max = Math.max(max, sc[j]);
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[i]);
         }
         float sum = 0;
-        for (int j = 0; j < s; j++) {
-            float e = FastMath.exp(sc[j] - max);
-            sc[j] = e;
+        for (int i = 0; i < n; i++) {
+            float e = FastMath.exp(x[i] - max);
+            x[i] = e;
             sum += e;
         }
         float inv = 1f / sum;
-        for (int j = 0; j < s; j++) {
-            sc[j] *= inv;
-        }
-    }
-
-    private static void weighted(float[] p, float[] vv, float[] o, int s, int d) {
-        java.util.Arrays.fill(o, 0, d, 0f);
-        for (int j = 0; j < s; j++) {
-            float pj = p[j];
-            int vo = j * d;
-            for (int e = 0; e < d; e++) {
-                o[e] += pj * vv[vo + e];
-            }
+        for (int i = 0; i < n; i++) {
+            x[i] *= inv;
         }
     }
 

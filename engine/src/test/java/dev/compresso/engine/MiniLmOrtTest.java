@@ -9,6 +9,7 @@ import dev.compresso.engine.graph.LayerNorm;
 import dev.compresso.engine.graph.Linear;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -80,6 +81,7 @@ class MiniLmOrtTest {
      */
     @ParameterizedTest
     @ValueSource(ints = {1, 3, 8})
+    @Tag("perf-heavy") // the exact int8 interpreter path runs MatMulInteger in plain Java loops: slow
     void int8MatchesOrt(int batch) throws Exception {
         Path p = Oracle.resource("all-minilm-l6-v2-q.onnx");
         Map<String, Tensor> in = Oracle.bertInputs(lengths(batch), 42 + batch);

@@ -1,0 +1,265 @@
+package dev.compresso.engine.runtime;
+
+import static dev.compresso.engine.runtime.Vals.F;
+
+import dev.compresso.engine.DType;
+import dev.compresso.engine.Tensor;
+import dev.compresso.engine.graph.Attention;
+import dev.compresso.engine.graph.LayerNorm;
+import dev.compresso.engine.graph.Linear;
+import dev.compresso.engine.kernel.Kernels;
+import dev.compresso.engine.kernel.KernelPool;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/** Execution of the fused engine operators. */
+final class Fused {
+    /**
+     * Op name of the fused dynamic fake-quantization ONNX Runtime's int8 models imply: per-tensor asymmetric
+     * uint8 quantization ({@code DynamicQuantizeLinear}) immediately dequantized, so the following
+     * {@link Linear} with int8 weights reproduces {@code MatMulInteger} exactly up to fp32 rounding.
+     */
+    static final String FAKE_QUANT = "DynamicFakeQuant";
+
+    private Fused() {}
+
+    static Tensor linear(Linear l, Tensor x, Ctx c) {
+        int k = l.inFeatures(), n = l.outFeatures();
+        if (x.dtype() != DType.FLOAT || x.rank() < 1 || x.dim(x.rank() - 1) != k) {
+            throw Ops.fail("input " + x + " does not fit weights [" + n + ", " + k + "]");
+        }
+        int m = Math.toIntExact(x.size() / Math.max(k, 1));
+        long[] os = x.shape();
+        os[os.length - 1] = n;
+        Tensor y = c.alloc(DType.FLOAT, os);
+        if (c.observer != null) {
+            c.observer.linearInput(l.name(), x.data(), m, k);
+        }
+        if (l.isStatic()) {
+            throw new UnsupportedOperationException("linear " + l.name() + ": static int8 activation scale needs "
+                    + "Kernels.linearInt8Static, which this build does not have yet");
+        }
+        // Exact GELU runs as a separate parallel pass with FastMath: the kernels' scalar epilogue calls a double
+        // erf with Math.exp per element, which cost as much as the FFN matrix product itself.
+        boolean gelu = l.activation() == dev.compresso.engine.kernel.Activation.GELU;
+        Kernels.linear(x.data(), m, l.weights(), l.biasSegment(), gelu ? dev.compresso.engine.kernel.Activation.NONE
+                : l.activation(), y.data(), l.int8Mode(), c.threads);
+        if (gelu) {
+            long total = (long) m * n;
+            MemorySegment ys = y.data();
+            int t = (int) Math.max(1, Math.min(c.threads, total / 65536));
+            KernelPool.run(t, id -> geluRange(ys, total * id / t, total * (id + 1) / t));
+        }
+        return y;
+    }
+
+    private static void geluRange(MemorySegment s, long from, long to) {
+        float[] buf = new float[4096];
+        for (long i = from; i < to; i += buf.length) {
+            int len = (int) Math.min(buf.length, to - i);
+            MemorySegment.copy(s, F, i * 4, buf, 0, len);
+            for (int j = 0; j < len; j++) {
+                buf[j] = FastMath.gelu(buf[j]);
+            }
+            MemorySegment.copy(buf, 0, s, F, i * 4, len);
+        }
+    }
+
+    static Tensor layerNorm(LayerNorm ln, Tensor[] in, Ctx c) {
+        Tensor x = in[0];
+        if (in.length > 1 && in[1] != null) {
+            Tensor r = in[1];
+            // Fuse the residual add only when shapes agree; broadcast adds (e.g. position embeddings) go generic.
+            if (!Arrays.equals(r.shape(), x.shape())) {
+                x = Ops.binary("Add", x, r, c);
+                in = new Tensor[] {x};
+            }
+        }
+        int ch = ln.channels();
+        if (x.dtype() != DType.FLOAT || x.rank() < 1 || x.dim(x.rank() - 1) != ch) {
+            throw Ops.fail("input " + x + " does not fit " + ch + " channels");
+        }
+        Tensor y = c.alloc(DType.FLOAT, x.shape());
+        int rows = Math.toIntExact(x.size() / Math.max(ch, 1));
+        float[] g = ln.gamma(), b = ln.beta();
+        float eps = ln.epsilon();
+        MemorySegment xs = x.data(), rs = in.length > 1 && in[1] != null ? in[1].data() : null, ys = y.data();
+        int t = Math.min(c.threads, Math.max(1, rows / 16));
+        KernelPool.run(t, id -> {
+            float[] row = new float[ch], tmp = rs == null ? null : new float[ch];
+            for (int r = rows * id / t; r < rows * (id + 1) / t; r++) {
+                long off = (long) r * ch * 4;
+                MemorySegment.copy(xs, F, off, row, 0, ch);
+                if (tmp != null) {
+                    MemorySegment.copy(rs, F, off, tmp, 0, ch);
+                    for (int i = 0; i < ch; i++) {
+                        row[i] += tmp[i];
+                    }
+                }
+                float sum = 0;
+                for (int i = 0; i < ch; i++) {
+                    sum += row[i];
+                }
+                float mean = sum / ch;
+                float var = 0;
+                for (int i = 0; i < ch; i++) {
+                    float d = row[i] - mean;
+                    row[i] = d;
+                    var += d * d;
+                }
+                float inv = (float) (1.0 / Math.sqrt(var / ch + eps));
+                for (int i = 0; i < ch; i++) {
+                    row[i] = row[i] * inv * g[i] + b[i];
+                }
+                MemorySegment.copy(row, 0, ys, F, off, ch);
+            }
+        });
+        return y;
+    }
+
+    static Tensor attention(Attention a, Tensor[] in, Ctx c) {
+        Tensor q = in[0], k = in[1], v = in[2], mask = in.length > 3 ? in[3] : null;
+        if (q.rank() != 3 || !Arrays.equals(q.shape(), k.shape()) || !Arrays.equals(q.shape(), v.shape())) {
+            throw Ops.fail("q, k, v must be [B, S, H*D] of one shape: " + q + ", " + k + ", " + v);
+        }
+        int bsz = (int) q.dim(0), s = (int) q.dim(1), hd = (int) q.dim(2), h = a.heads();
+        if (hd % h != 0) {
+            throw Ops.fail("hidden size " + hd + " is not a multiple of " + h + " heads");
+        }
+        int d = hd / h;
+        long[] msk = null;
+        long[] mshape = {bsz, h, s, s};
+        if (mask != null) {
+            if (mask.dtype() != DType.FLOAT || mask.rank() > 4) {
+                throw Ops.fail("attention mask must be float of rank <= 4: " + mask);
+            }
+            Ops.broadcast(mask.shape(), mshape);
+            msk = Ops.bstrides(mask.shape(), mshape);
+        }
+        Tensor out = c.alloc(DType.FLOAT, q.shape());
+        float scale = a.scale();
+        MemorySegment Q = q.data(), K = k.data(), V = v.data(), O = out.data(), M = mask == null ? null : mask.data();
+        long[] ms = msk;
+        int tasks = bsz * h;
+        int t = Math.min(c.threads, tasks);
+        KernelPool.run(t, id -> {
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                HeadScratch hs = new HeadScratch(arena, s, d);
+                for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
+                    headGemm(Q, K, V, M, ms, O, task / h, task % h, s, hd, d, scale, hs);
+                }
+            }
+        });
+        return out;
+    }
+
+    /** Per-thread buffers of one attention call: Q_h, packed K_h and V_hᵀ, scores, output. */
+    private static final class HeadScratch {
+        final MemorySegment q, kPacked, vPacked, scores, out;
+        final float[] row, mrow;
+
+        HeadScratch(java.lang.foreign.Arena arena, int s, int d) {
+            q = arena.allocate((long) s * d * 4, 64);
+            kPacked = arena.allocate(dev.compresso.engine.weights.Panels.elementCount(s, d) * 4, 64);
+            vPacked = arena.allocate(dev.compresso.engine.weights.Panels.elementCount(d, s) * 4, 64);
+            scores = arena.allocate((long) s * s * 4, 64);
+            out = arena.allocate((long) s * d * 4, 64);
+            row = new float[Math.max(s, d)];
+            mrow = new float[s];
+        }
+    }
+
+    /**
+     * One (batch, head) pair on the packed GEMM kernels: {@code S = Q_h · K_hᵀ} with K_h packed as weights
+     * {@code [S, D]}, row softmax with mask, {@code O_h = P · V_h} with V_hᵀ packed as weights {@code [D, S]}.
+     */
+    private static void headGemm(MemorySegment Q, MemorySegment K, MemorySegment V, MemorySegment M, long[] ms,
+            MemorySegment O, int b, int head, int s, int hd, int d, float scale, HeadScratch hs) {
+        long base = (long) b * s * hd + (long) head * d;
+        float[] row = hs.row;
+        for (int j = 0; j < s; j++) {
+            long off = (base + (long) j * hd) * 4;
+            MemorySegment.copy(Q, F, off, row, 0, d);
+            for (int e = 0; e < d; e++) {
+                row[e] *= scale;
+            }
+            MemorySegment.copy(row, 0, hs.q, F, (long) j * d * 4, d);
+            MemorySegment.copy(K, F, off, row, 0, d);
+            for (int e = 0; e < d; e++) {
+                hs.kPacked.setAtIndex(F, dev.compresso.engine.weights.Panels.index(j, e, d), row[e]);
+            }
+            MemorySegment.copy(V, F, off, row, 0, d);
+            for (int e = 0; e < d; e++) {
+                hs.vPacked.setAtIndex(F, dev.compresso.engine.weights.Panels.index(e, j, s), row[e]);
+            }
+        }
+        var kw = new dev.compresso.engine.weights.Fp32Panels(s, d, hs.kPacked);
+        var vw = new dev.compresso.engine.weights.Fp32Panels(d, s, hs.vPacked);
+        Kernels.linear(hs.q, s, kw, null, dev.compresso.engine.kernel.Activation.NONE, hs.scores,
+                dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
+        float[] mrow = hs.mrow;
+        boolean rowMask = ms != null && ms[2] == 0;
+        long mo = ms == null ? 0 : b * ms[0] + head * ms[1];
+        if (rowMask) {
+            for (int j = 0; j < s; j++) {
+                mrow[j] = M.getAtIndex(F, mo + j * ms[3]);
+            }
+        }
+        for (int i = 0; i < s; i++) {
+            MemorySegment.copy(hs.scores, F, (long) i * s * 4, row, 0, s);
+            if (rowMask) {
+                addRow(row, mrow, s);
+            } else if (ms != null) {
+                for (int j = 0; j < s; j++) {
+                    row[j] += M.getAtIndex(F, mo + i * ms[2] + j * ms[3]);
+                }
+            }
+            softmaxRow(row, s);
+            MemorySegment.copy(row, 0, hs.scores, F, (long) i * s * 4, s);
+        }
+        Kernels.linear(hs.scores, s, vw, null, dev.compresso.engine.kernel.Activation.NONE, hs.out,
+                dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
+        for (int i = 0; i < s; i++) {
+            MemorySegment.copy(hs.out, (long) i * d * 4, O, (base + (long) i * hd) * 4, (long) d * 4);
+        }
+    }
+
+    private static void addRow(float[] y, float[] x, int n) {
+        for (int i = 0; i < n; i++) {
+            y[i] += x[i];
+        }
+    }
+
+    private static void softmaxRow(float[] x, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[i]);
+        }
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = FastMath.exp(x[i] - max);
+            x[i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < n; i++) {
+            x[i] *= inv;
+        }
+    }
+
+    static Tensor fakeQuant(Tensor x, Ctx c) {
+        if (x.dtype() != DType.FLOAT) {
+            throw Ops.fail(FAKE_QUANT + " of " + x.dtype());
+        }
+        long n = x.size();
+        float[] p = Quant.dynamicParams(x.data(), n);
+        float scale = p[0], zp = p[1];
+        Tensor y = c.alloc(DType.FLOAT, x.shape());
+        MemorySegment s = x.data(), d = y.data();
+        for (long i = 0; i < n; i++) {
+            float q = scale == 0f ? zp : Math.clamp((float) Math.rint(s.getAtIndex(F, i) / scale) + zp, 0f, 255f);
+            d.setAtIndex(F, i, (q - zp) * scale);
+        }
+        return y;
+    }
+}

@@ -588,6 +588,18 @@ public final class WordPieceTokenizer {
         return pad(encodeAll(texts, maxLength), padToMaxLength ? maxLength : 0);
     }
 
+    /**
+     * Pads encodings (e.g. from {@link #encode(String)}) into one batch, to the longest of them rounded up to
+     * {@code pad_to_multiple_of}, with the file's pad id, pad type id and direction.
+     *
+     * @param encodings the encodings
+     * @return the padded batch
+     * @throws NullPointerException if {@code encodings} or an element is null
+     */
+    public BatchEncoding pad(List<Encoding> encodings) {
+        return pad(encodings, 0);
+    }
+
     private List<Encoding> encodeAll(List<String> texts, int maxLength) {
         List<Encoding> encs = new ArrayList<>(texts.size());
         for (String t : texts) {

@@ -9,6 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import dev.compresso.engine.json.Json;
+import dev.compresso.engine.json.JsonException;
+import dev.compresso.engine.text.WordPieceTokenizer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 
@@ -125,5 +133,103 @@ final class ModelResolver {
             Files.deleteIfExists(tmp);
         }
         return target;
+    }
+
+    /** How every Compresso model file's JSON header begins (docs/model-file.md). */
+    private static final String COMPRESSO_HEADER_START = "{\"__metadata__\":{\"format\":\"compresso-model\"";
+
+    /** Largest header the model file format allows. */
+    private static final long MAX_HEADER = 64L << 20;
+
+    /**
+     * Whether a file is a Compresso model file, by content: the safetensors header length, then a header
+     * that begins with the Compresso metadata.
+     *
+     * @throws IOException if the file cannot be read
+     */
+    static boolean isCompresso(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            if (ch.size() < 8 + COMPRESSO_HEADER_START.length()) {
+                return false;
+            }
+            ByteBuffer buf = ByteBuffer.allocate(8 + COMPRESSO_HEADER_START.length());
+            while (buf.hasRemaining() && ch.read(buf) >= 0) {
+                // read fully
+            }
+            buf.flip();
+            long n = buf.order(ByteOrder.LITTLE_ENDIAN).getLong();
+            if (n < COMPRESSO_HEADER_START.length() || n > MAX_HEADER || n > ch.size() - 8) {
+                return false;
+            }
+            byte[] start = new byte[COMPRESSO_HEADER_START.length()];
+            buf.get(start);
+            return new String(start, StandardCharsets.UTF_8).equals(COMPRESSO_HEADER_START);
+        }
+    }
+
+    /**
+     * The tokenizer JSON a Compresso model file carries in {@code __metadata__.tokenizer}.
+     *
+     * @return the JSON text, or null if the file is not a Compresso file or carries no tokenizer
+     * @throws IOException if the file cannot be read or its header is malformed
+     */
+    static String embeddedTokenizer(Path file) throws IOException {
+        if (!isCompresso(file)) {
+            return null;
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            while (len.hasRemaining() && ch.read(len) >= 0) {
+                // read fully
+            }
+            int n = (int) len.flip().getLong(); // bounded by isCompresso
+            ByteBuffer header = ByteBuffer.allocate(n);
+            while (header.hasRemaining() && ch.read(header) >= 0) {
+                // read fully
+            }
+            Object root = Json.parse(new String(header.array(), 0, header.position(), StandardCharsets.UTF_8));
+            if (root instanceof Map<?, ?> m && m.get("__metadata__") instanceof Map<?, ?> meta) {
+                Object t = meta.get("tokenizer");
+                if (t != null && !(t instanceof String)) {
+                    throw new IOException(file + ": __metadata__.tokenizer is not a string");
+                }
+                return (String) t;
+            }
+            throw new IOException(file + ": model file header has no __metadata__ object");
+        } catch (JsonException e) {
+            throw new IOException(file + ": model file header: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The tokenizer for a model: the {@code --tokenizer} file if given, else the one a Compresso model file
+     * carries, else a tokenizer file beside the model ({@link #tokenizerBeside}).
+     *
+     * @param model  the model file
+     * @param option the {@code --tokenizer} value, or null
+     * @return the tokenizer
+     * @throws IOException if there is none, or it cannot be read (the message names the file)
+     */
+    static WordPieceTokenizer tokenizerFor(Path model, String option) throws IOException {
+        if (option != null) {
+            Path t = Path.of(option);
+            if (!Files.isRegularFile(t)) {
+                throw new NoSuchFileException(option, null, "no such tokenizer file");
+            }
+            return WordPieceTokenizer.fromJson(t);
+        }
+        String embedded = embeddedTokenizer(model);
+        if (embedded != null) {
+            return WordPieceTokenizer.fromJson(embedded, model + " (embedded tokenizer)");
+        }
+        Path beside = tokenizerBeside(model);
+        if (beside == null) {
+            String name = model.getFileName().toString();
+            int dot = name.lastIndexOf('.');
+            String stem = dot > 0 ? name.substring(0, dot) : name;
+            throw new NoSuchFileException(model.toString(), null, "no tokenizer: the model carries none and there is no "
+                    + stem + "-tokenizer.json or tokenizer.json beside it; pass --tokenizer FILE");
+        }
+        return WordPieceTokenizer.fromJson(beside);
     }
 }

@@ -5,13 +5,14 @@ import dev.compresso.engine.SessionOptions;
 import dev.compresso.engine.json.Json;
 import dev.compresso.engine.text.SentenceEmbedder;
 import dev.compresso.engine.text.WordPieceTokenizer;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.CharacterCodingException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -93,19 +94,25 @@ final class EmbedCommand implements Command {
 
     /** Strict UTF-8 lines (a leading byte-order mark dropped); a final newline does not add a line. */
     static List<String> readLines(InputStream in, String what) throws IOException {
-        var decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+        byte[] bytes = in.readAllBytes();
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
-        List<String> lines = new ArrayList<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(in, decoder))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                if (lines.isEmpty() && line.startsWith("\uFEFF")) {
-                    line = line.substring(1);
-                }
-                lines.add(line);
+        ByteBuffer src = ByteBuffer.wrap(bytes);
+        CharBuffer dst = CharBuffer.allocate(bytes.length + 1);
+        CoderResult res = decoder.decode(src, dst, true);
+        if (res.isError()) {
+            int line = 1;
+            for (int k = 0; k < src.position(); k++) {
+                line += bytes[k] == '\n' ? 1 : 0;
             }
-        } catch (CharacterCodingException e) {
-            throw new IOException(what + ": not UTF-8 text (line " + (lines.size() + 1) + ")", e);
+            throw new IOException(what + ": not UTF-8 text (line " + line + ")");
         }
+        decoder.flush(dst);
+        String text = dst.flip().toString();
+        if (text.startsWith("\uFEFF")) {
+            text = text.substring(1);
+        }
+        List<String> lines = new ArrayList<>(text.lines().toList());
         return lines;
     }
 }

@@ -21,16 +21,16 @@ final class BertText {
     }
 
     /**
-     * Control characters removed by {@code clean_text}: the "Other" categories (Cc, Cf, Cn, Co, Cs), except
-     * tab, newline and carriage return, which BERT counts as whitespace.
+     * Control characters removed by {@code clean_text}: Cc, Cf, Co and Cs, except tab, newline and carriage
+     * return, which BERT counts as whitespace. Unassigned code points (Cn) are kept, as Hugging Face
+     * tokenizers keeps them (checked against it), so they become [UNK] rather than vanish.
      */
     static boolean isControl(int c) {
         if (c == '\t' || c == '\n' || c == '\r') {
             return false;
         }
         return switch (Character.getType(c)) {
-            case Character.CONTROL, Character.FORMAT, Character.UNASSIGNED, Character.PRIVATE_USE,
-                    Character.SURROGATE -> true;
+            case Character.CONTROL, Character.FORMAT, Character.PRIVATE_USE, Character.SURROGATE -> true;
             default -> false;
         };
     }
@@ -53,12 +53,14 @@ final class BertText {
 
     /**
      * The CJK Unified Ideographs blocks BERT isolates as single-character words (its
-     * {@code _is_chinese_char}); Hangul and kana are not in it, as in BERT.
+     * {@code _is_chinese_char}, as Hugging Face tokenizers implements it); Hangul and kana are not in it.
      */
     static boolean isChinese(int c) {
         return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF)
                 || (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F)
-                || (c >= 0x2B820 && c <= 0x2CEAF) || (c >= 0xF900 && c <= 0xFAFF)
+                // 0x2B920, not BERT's 0x2B820: Hugging Face tokenizers has it so, and we must match the
+                // tokenizer the model's tokenizer.json was made for (checked against it in the tests).
+                || (c >= 0x2B920 && c <= 0x2CEAF) || (c >= 0xF900 && c <= 0xFAFF)
                 || (c >= 0x2F800 && c <= 0x2FA1F);
     }
 

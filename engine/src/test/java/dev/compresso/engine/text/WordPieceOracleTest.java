@@ -93,7 +93,9 @@ class WordPieceOracleTest {
                 "Ǆemal ǅ ǆ Ⅻ ⅻ ß ẞ ŉ ﬀ", "\ud800 lone high \udc00 lone low", "emoji 👨‍👩‍👧 flag 🇩🇪 skin 👍🏽",
                 "𠀀𠀁 𪜀 𫝀 𫠠 𬺰 丽", "Ελληνικά Русский עברית العربية हिन्दी ไทย", "a\u0301\u0302b c\u20dd",
                 "\u00a0\u1680\u2000\u200a\u202f\u205f\u3000", "\u000b\u000c\u001c\u001f\u007f\u0080\u009f",
-                "😀".repeat(60), "ab\uFFFDcd\uFEFFef\uE000gh");
+                "😀".repeat(60), "ab\uFFFDcd\uFEFFef\uE000gh",
+                // CJK block edges: Hugging Face starts the Ext E range at U+2B920, BERT at U+2B820; U+2B830 tells them apart.
+                "a\uD86E\uDC30b", "a\uD86D\uDF40b", "a\uF900b", "a\u4DBFb\u4E00c\u9FFFd\uA000e");
         for (String s : cases) {
             check(s);
         }
@@ -135,6 +137,39 @@ class WordPieceOracleTest {
         assertTrue(checked == 3000);
         for (int i = 0; i + 1 < 200; i += 2) {
             checkPair(texts.get(i), texts.get(i + 1));
+        }
+    }
+
+    /**
+     * Blocks whose assignments (and categories) have not changed since Unicode 8, so both sides agree no
+     * matter which Unicode version their tables follow (Java 25 uses Unicode 16; Hugging Face's Rust crates
+     * older tables, which differ for characters assigned later, e.g. the Unicode 14 mark U+089E).
+     */
+    private static final int[][] STABLE_BLOCKS = {
+        {0x0000, 0x052F}, {0x1E00, 0x1FFF}, {0x2000, 0x2064}, {0x2070, 0x27BF}, {0x3000, 0x30FF},
+        {0x4E00, 0x9FA5}, {0xAC00, 0xD7A3}, {0xFF00, 0xFFEF}, {0x1F300, 0x1F5FF}, {0x20000, 0x2A6D6},
+        {0x05D0, 0x05EA}, {0x0620, 0x064A}, {0x0E00, 0x0E7F}, {0x0900, 0x097F}};
+
+    @Test
+    void randomCodePoints() {
+        // Letters of many scripts, marks, symbols, punctuation, controls, mixed with spaces: exercises the
+        // Unicode category tables of both implementations.
+        Random r = new Random(77);
+        for (int i = 0; i < 3000; i++) {
+            StringBuilder sb = new StringBuilder();
+            int len = 1 + r.nextInt(12);
+            for (int k = 0; k < len; k++) {
+                int[] block = STABLE_BLOCKS[r.nextInt(STABLE_BLOCKS.length)];
+                int c = block[0] + r.nextInt(block[1] - block[0] + 1);
+                if (c >= 0xD800 && c <= 0xDFFF) {
+                    continue;
+                }
+                sb.appendCodePoint(c);
+                if (r.nextInt(3) == 0) {
+                    sb.append(' ');
+                }
+            }
+            check(sb.toString());
         }
     }
 }

@@ -170,7 +170,7 @@ final class InspectCommand implements Command {
     }
 
     @SuppressWarnings("unchecked")
-    private static void printText(Map<String, Object> r, PrintStream out) {
+    static void printText(Map<String, Object> r, PrintStream out) {
         out.printf("model    %s (%s, %s)%n", r.get("file"), r.get("format"), bytes((Long) r.get("size_bytes")));
         for (String io : List.of("inputs", "outputs")) {
             for (Object o : (List<Object>) r.get(io)) {

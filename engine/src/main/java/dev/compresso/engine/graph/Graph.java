@@ -19,8 +19,14 @@ public final class Graph {
     private final List<ValueInfo> outputs;
     private final List<Node> nodes;
     private final Map<String, Tensor> constants;
+    private final long opset;
+
+    /** The default-domain opset assumed by the 5-argument constructor. */
+    public static final long DEFAULT_OPSET = 17;
 
     /**
+     * A graph at {@link #DEFAULT_OPSET}.
+     *
      * @param name      graph name
      * @param inputs    graph inputs (excluding constants)
      * @param outputs   graph outputs
@@ -29,11 +35,30 @@ public final class Graph {
      */
     public Graph(String name, List<ValueInfo> inputs, List<ValueInfo> outputs, List<Node> nodes,
             Map<String, Tensor> constants) {
+        this(name, inputs, outputs, nodes, constants, DEFAULT_OPSET);
+    }
+
+    /**
+     * @param name      graph name
+     * @param inputs    graph inputs (excluding constants)
+     * @param outputs   graph outputs
+     * @param nodes     nodes in topological order
+     * @param constants constants by name
+     * @param opset     version of the default ONNX operator set the nodes follow (attribute vs input forms)
+     */
+    public Graph(String name, List<ValueInfo> inputs, List<ValueInfo> outputs, List<Node> nodes,
+            Map<String, Tensor> constants, long opset) {
+        this.opset = opset;
         this.name = name;
         this.inputs = List.copyOf(inputs);
         this.outputs = List.copyOf(outputs);
         this.nodes = new ArrayList<>(nodes);
         this.constants = new LinkedHashMap<>(constants);
+    }
+
+    /** @return the default-domain ONNX opset version the nodes follow */
+    public long opset() {
+        return opset;
     }
 
     /** @return the graph name */

@@ -72,31 +72,46 @@ public enum RangeEstimator {
     }
 
     /**
-     * Expected squared error for threshold {@code t} at each bin edge: values below {@code t} carry uniform
-     * rounding noise {@code Δ²/12} ({@code Δ = t/127}), values above are clipped to {@code t}
-     * ({@code (x - t)²}, x at its bin centre). Suffix sums make the scan linear.
+     * Expected squared error for a threshold {@code t} at each bin edge, treating the values of a bin as uniform
+     * over it: below {@code t} the exact mean rounding error onto the grid {@code Δ = t/127} (not the
+     * {@code Δ²/12} approximation, which overstates the error of values much smaller than {@code Δ}), above
+     * {@code t} the clipping error {@code (x − t)²}. Quadratic in the bin count, about 4M cheap steps.
      */
     static double mse(AbsHistogram h) {
         double[] c = h.counts();
         int n = c.length;
         double w = h.binWidth();
-        double[] s0 = new double[n + 1], s1 = new double[n + 1], s2 = new double[n + 1];
-        for (int b = n - 1; b >= 0; b--) {
-            double x = (b + 0.5) * w;
-            s0[b] = s0[b + 1] + c[b];
-            s1[b] = s1[b + 1] + c[b] * x;
-            s2[b] = s2[b + 1] + c[b] * x * x;
-        }
         double best = Double.MAX_VALUE, bestT = h.range();
         for (int i = 1; i <= n; i++) {
             double t = i * w, d = t / Int8Weights.QMAX;
-            double err = (s0[0] - s0[i]) * d * d / 12 + (s2[i] - 2 * t * s1[i] + t * t * s0[i]);
+            double err = 0;
+            double prev = roundingIntegral(0, d);
+            for (int b = 0; b < i; b++) {
+                double next = roundingIntegral((b + 1) * w, d);
+                if (c[b] != 0) {
+                    err += c[b] * (next - prev) / w;
+                }
+                prev = next;
+            }
+            for (int b = i; b < n; b++) {
+                if (c[b] != 0) {
+                    double lo = b * w - t, hi = lo + w;
+                    err += c[b] * (hi * hi * hi - lo * lo * lo) / (3 * w);
+                }
+            }
             if (err < best) {
                 best = err;
                 bestT = t;
             }
         }
         return bestT;
+    }
+
+    /** {@code ∫_{-d/2}^{x} (y − d·round(y/d))² dy} for {@code x ≥ 0}: whole periods plus the partial one. */
+    static double roundingIntegral(double x, double d) {
+        double k = Math.floor((x + d / 2) / d);
+        double e = x - k * d; // in [-d/2, d/2)
+        return k * d * d * d / 12 + (e * e * e + d * d * d / 8) / 3;
     }
 
     /**

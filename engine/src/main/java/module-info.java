@@ -8,4 +8,5 @@ module dev.compresso.engine {
     requires static jdk.incubator.vector;
     exports dev.compresso.engine.weights;
     exports dev.compresso.engine.kernel;
+    exports dev.compresso.engine.json;
 }

@@ -8,5 +8,7 @@ module dev.compresso.engine {
     requires static jdk.incubator.vector;
     exports dev.compresso.engine.weights;
     exports dev.compresso.engine.kernel;
+    exports dev.compresso.engine;
     exports dev.compresso.engine.json;
+    exports dev.compresso.engine.format;
 }

@@ -105,6 +105,44 @@ public final class Kernels {
         }
     }
 
+    /**
+     * {@code C = act(A · Wᵀ + bias)} for int8 weights with a static (calibrated) activation scale: each
+     * activation is quantized as {@code clamp(round(a / actScale), -127, 127)} (computed as
+     * {@code a · (1 / actScale)}), then the W8A8 kernel accumulates exactly in int32 and scales by
+     * {@code actScale · wScale[col]}.
+     *
+     * @param a        (input) row-major {@code [m, K]} fp32
+     * @param m        rows of {@code A} and {@code C}; 0 is allowed
+     * @param w        (input) int8 weights {@code [N, K]}
+     * @param actScale activation scale, positive and finite
+     * @param bias     (optional) {@code N} fp32, or {@code null}
+     * @param act      epilogue activation
+     * @param c        (output) row-major {@code [m, N]} fp32
+     * @param threads  maximum worker threads, at least 1
+     * @throws IllegalArgumentException naming both shapes when a segment is too small or a size is negative,
+     *                                  or when {@code actScale} is not positive and finite
+     */
+    public static void linearInt8Static(MemorySegment a, int m, Int8Panels w, float actScale, MemorySegment bias,
+            Activation act, MemorySegment c, int threads) {
+        int n = w.outFeatures(), k = w.inFeatures();
+        checkArgs(a, m, n, k, bias, c, threads);
+        if (!(actScale > 0f) || Float.isInfinite(actScale)) {
+            throw new IllegalArgumentException("activation scale must be positive and finite, got " + actScale
+                    + " for weights [" + n + ", " + k + "]");
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        KernelProvider p = PROVIDER;
+        MemorySegment aq = Panels.allocate((long) m * k);
+        MemorySegment as = Panels.allocate((long) m * 4);
+        for (int i = 0; i < m; i++) {
+            as.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, actScale);
+        }
+        p.quantizeRowsStatic(a, k, actScale, aq, 0, m);
+        split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, w, bias, act, c, m0, m1, n0, n1));
+    }
+
     /** The int8 mode {@link Int8Mode#AUTO} resolves to for a shape. */
     public static Int8Mode resolve(Int8Mode mode, int m, int n, int k) {
         if (mode != Int8Mode.AUTO) {

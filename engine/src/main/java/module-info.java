@@ -6,6 +6,8 @@
  */
 module dev.compresso.engine {
     requires static jdk.incubator.vector;
+    exports dev.compresso.engine;
+    exports dev.compresso.engine.graph;
     exports dev.compresso.engine.weights;
     exports dev.compresso.engine.kernel;
     exports dev.compresso.engine;

@@ -1,0 +1,103 @@
+package dev.compresso.engine;
+
+import dev.compresso.engine.graph.Graph;
+import dev.compresso.engine.graph.ValueInfo;
+import dev.compresso.engine.onnx.OnnxImporter;
+import dev.compresso.engine.runtime.Plan;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A loaded model: the fused, weight-packed {@link Graph} and where it came from. Thread-safe for creating
+ * sessions; each {@link Session} is for one thread at a time.
+ *
+ * <pre>{@code
+ * try (Model model = Model.load(Path.of("all-minilm-l6-v2.onnx"));
+ *      Session s = model.newSession()) {
+ *     Map<String, Tensor> out = s.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types));
+ * }
+ * }</pre>
+ */
+public final class Model implements AutoCloseable {
+    private final Graph graph;
+    private final Path source;
+
+    private Model(Graph graph, Path source) {
+        this.graph = graph;
+        this.source = source;
+    }
+
+    /**
+     * Loads a model file, telling formats apart by content: ONNX (protobuf) is imported, shape sub-graphs are
+     * folded and hot patterns fused onto packed kernels.
+     *
+     * @param path the model file
+     * @return the model
+     * @throws IOException    when the file cannot be read
+     * @throws ModelException when the file is malformed or uses an unsupported operator or attribute (the
+     *                        message names the file and the node)
+     */
+    public static Model load(Path path) throws IOException, ModelException {
+        Graph g = OnnxImporter.load(path);
+        Plan.validate(g, path.toString());
+        return new Model(g, path);
+    }
+
+    /**
+     * Wraps a graph (e.g. built or edited by a pass). The graph is used as is: no fusion.
+     *
+     * @param graph the graph
+     * @return the model
+     * @throws ModelException when the graph uses an operator the runtime cannot execute
+     */
+    public static Model of(Graph graph) throws ModelException {
+        Plan.validate(graph, "graph " + graph.name());
+        return new Model(graph, null);
+    }
+
+    /** @return the fused, weight-packed graph; passes edit it before creating sessions */
+    public Graph graph() {
+        return graph;
+    }
+
+    /**
+     * A session with default options (all cores, no observer).
+     *
+     * @return a new session
+     * @throws IllegalStateException never for now; reserved for a closed model
+     */
+    public Session newSession() {
+        return newSession(new SessionOptions());
+    }
+
+    /**
+     * A session with options.
+     *
+     * @param options threads and observer
+     * @return a new session
+     * @throws NullPointerException when {@code options} is null
+     */
+    public Session newSession(SessionOptions options) {
+        return new Session(this, options);
+    }
+
+    /** @return graph input names, in order */
+    public List<String> inputNames() {
+        return graph.inputs().stream().map(ValueInfo::name).toList();
+    }
+
+    /** @return graph output names, in order */
+    public List<String> outputNames() {
+        return graph.outputs().stream().map(ValueInfo::name).toList();
+    }
+
+    /** @return the file the model was loaded from, or {@code null} */
+    public Path source() {
+        return source;
+    }
+
+    /** Releases nothing today: weights are GC-managed or mapped for the model's lifetime. */
+    @Override
+    public void close() {}
+}

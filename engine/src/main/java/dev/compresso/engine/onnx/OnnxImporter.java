@@ -1,0 +1,113 @@
+package dev.compresso.engine.onnx;
+
+import dev.compresso.engine.ModelException;
+import dev.compresso.engine.Tensor;
+import dev.compresso.engine.graph.Graph;
+import dev.compresso.engine.graph.Node;
+import dev.compresso.engine.graph.ValueInfo;
+import dev.compresso.engine.runtime.Plan;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Imports an ONNX file into the engine's graph IR: reads it, rejects unsupported operators, folds constant
+ * sub-graphs, fuses the hot patterns onto packed kernels ({@link Fusion}) and drops dead nodes.
+ */
+public final class OnnxImporter {
+    private OnnxImporter() {}
+
+    /**
+     * @param path ONNX file
+     * @return the optimized graph
+     * @throws IOException    on read failure
+     * @throws ModelException on malformed or unsupported content, naming file and node
+     */
+    public static Graph load(Path path) throws IOException, ModelException {
+        return load(path, true);
+    }
+
+    /**
+     * @param path ONNX file
+     * @param fuse whether to fuse patterns onto engine operators (false: plain ONNX semantics, for testing)
+     * @return the graph
+     * @throws IOException    on read failure
+     * @throws ModelException on malformed or unsupported content, naming file and node
+     */
+    public static Graph load(Path path, boolean fuse) throws IOException, ModelException {
+        String file = path.toString();
+        OnnxReader.Result r = OnnxReader.read(path);
+        for (var e : r.opsets().entrySet()) {
+            if ((e.getKey().isEmpty() || e.getKey().equals("ai.onnx")) && (e.getValue() < 7 || e.getValue() > 21)) {
+                throw new ModelException(file + ": default opset " + e.getValue() + " is not supported (7 to 21)");
+            }
+        }
+        Graph g = r.graph();
+        for (Node n : g.nodes()) {
+            if (!Plan.isSupported(n)) {
+                throw new ModelException(file + ": unsupported operator " + (n.domain().isEmpty() ? "" : n.domain() + ".")
+                        + n.op() + " at node '" + n.name() + "'");
+            }
+        }
+        Plan.validate(g, file);
+        g = fold(g, file);
+        if (fuse) {
+            g = Fusion.fuse(g, file);
+            g = fold(g, file);
+        }
+        return g;
+    }
+
+    /** Evaluates every node whose inputs are all constants, and removes nodes nothing reads. */
+    static Graph fold(Graph g, String file) throws ModelException {
+        Map<String, Tensor> consts = new LinkedHashMap<>(g.constants());
+        List<Node> kept = new ArrayList<>();
+        for (Node n : g.nodes()) {
+            boolean allConst = true;
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && !consts.containsKey(in)) {
+                    allConst = false;
+                    break;
+                }
+            }
+            if (allConst && !n.op().equals("DynamicQuantizeLinear")) {
+                Tensor[] in = new Tensor[n.inputs().size()];
+                for (int i = 0; i < in.length; i++) {
+                    String name = n.inputs().get(i);
+                    in[i] = name.isEmpty() ? null : consts.get(name);
+                }
+                Tensor[] out = Plan.fold(n, in, g.opset(), file);
+                for (int i = 0; i < out.length && i < n.outputs().size(); i++) {
+                    consts.put(n.outputs().get(i), out[i]);
+                }
+            } else {
+                kept.add(n);
+            }
+        }
+        // Dead-node elimination, backwards from the graph outputs.
+        Set<String> live = new HashSet<>();
+        for (ValueInfo o : g.outputs()) {
+            live.add(o.name());
+        }
+        List<Node> alive = new ArrayList<>();
+        for (int i = kept.size() - 1; i >= 0; i--) {
+            Node n = kept.get(i);
+            if (n.outputs().stream().anyMatch(live::contains)) {
+                alive.add(0, n);
+                live.addAll(n.inputs());
+            }
+        }
+        Map<String, Tensor> used = new LinkedHashMap<>();
+        for (var e : consts.entrySet()) {
+            if (live.contains(e.getKey())) {
+                used.put(e.getKey(), e.getValue());
+            }
+        }
+        return new Graph(g.name(), g.inputs(), g.outputs(), alive, used, g.opset());
+    }
+}

@@ -12,4 +12,5 @@ module dev.compresso.engine {
     exports dev.compresso.engine.kernel;
     exports dev.compresso.engine.json;
     exports dev.compresso.engine.format;
+    exports dev.compresso.engine.text;
 }

@@ -19,7 +19,10 @@ public final class Main {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-        for (Command c : List.<Command>of()) {
+        for (Command c : List.<Command>of(
+                new EmbedCommand(),
+                new InspectCommand(),
+                new BenchCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

@@ -22,7 +22,8 @@ public final class Main {
         for (Command c : List.<Command>of(
                 new EmbedCommand(),
                 new InspectCommand(),
-                new BenchCommand())) {
+                new BenchCommand(),
+                new KernelsCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

@@ -16,6 +16,9 @@ import java.util.Arrays;
 final class Fp16Vector {
     private static final ThreadLocal<short[][]> HALVES = ThreadLocal.withInitial(() -> new short[1][0]);
 
+    /** Row counts up to this widen in L1-sized chunks, once per use (GEMV); measured, see the report. */
+    static final int FEW_ROWS = 2;
+
     private Fp16Vector() {}
 
     static void gemm(MemorySegment a, Fp16Panels w, MemorySegment bias, Activation act, MemorySegment c,
@@ -23,8 +26,14 @@ final class Fp16Vector {
         int k = w.inFeatures(), n = w.outFeatures();
         int panels = Panels.panelCount(n);
         int pk = k * Panels.NR;
-        float[] ws = StripGemm.scratch(StripGemm.GROUP * pk);
         MemorySegment d = w.data();
+        if (m1 - m0 <= FEW_ROWS) {
+            StripGemm.fewRows(StripGemm.packRows(a, k, m0, m1), k, n, panels, (q, k0, kc, ws, wo) -> widen(d, ((long) q * k + k0) * Panels.NR, ws, wo,
+                    kc * Panels.NR), null, bias, act, c, m0, m1, n0, n1);
+            return;
+        }
+        float[] ws = StripGemm.scratch(StripGemm.GROUP * pk);
+        float[] ap = StripGemm.packTiles(a, k, m0, m1);
         for (int p = n0 / Panels.NR; p * Panels.NR < n1; p += StripGemm.GROUP) {
             for (int g = 0; g < StripGemm.GROUP; g++) {
                 if (p + g < panels) {
@@ -33,7 +42,7 @@ final class Fp16Vector {
                     Arrays.fill(ws, g * pk, (g + 1) * pk, 0f);
                 }
             }
-            StripGemm.group(a, k, n, ws, p, n1, null, bias, act, c, m0, m1);
+            StripGemm.group(ap, k, n, ws, p, n1, null, bias, act, c, m0, m1);
         }
     }
 

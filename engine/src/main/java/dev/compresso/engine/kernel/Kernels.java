@@ -89,19 +89,19 @@ public final class Kernels {
         }
         KernelProvider p = PROVIDER;
         switch (w) {
-            case Fp32Panels f -> split(m, n, true, threads, (m0, m1, n0, n1) -> p.fp32(a, f, bias, act, c, m0, m1, n0, n1));
-            case Fp16Panels f -> split(m, n, true, threads, (m0, m1, n0, n1) -> p.fp16(a, f, bias, act, c, m0, m1, n0, n1));
+            case Fp32Panels f -> split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.fp32(a, f, bias, act, c, m0, m1, n0, n1));
+            case Fp16Panels f -> split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.fp16(a, f, bias, act, c, m0, m1, n0, n1));
             case Int8Panels q -> {
                 if (resolve(mode, m, n, k) == Int8Mode.W8A32) {
-                    split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A32(a, q, bias, act, c, m0, m1, n0, n1));
+                    split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A32(a, q, bias, act, c, m0, m1, n0, n1));
                 } else {
                     MemorySegment aq = Panels.allocate((long) m * k);
                     MemorySegment as = Panels.allocate((long) m * 4);
                     p.quantizeRows(a, k, aq, as, 0, m);
-                    split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, q, bias, act, c, m0, m1, n0, n1));
+                    split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, q, bias, act, c, m0, m1, n0, n1));
                 }
             }
-            case CsrMatrix s -> split(m, n, false, threads, (m0, m1, n0, n1) -> p.csr(a, s, bias, act, c, m0, m1, n0, n1));
+            case CsrMatrix s -> split(m, n, k, false, threads, (m0, m1, n0, n1) -> p.csr(a, s, bias, act, c, m0, m1, n0, n1));
         }
     }
 
@@ -140,15 +140,29 @@ public final class Kernels {
             as.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, actScale);
         }
         p.quantizeRowsStatic(a, k, actScale, aq, 0, m);
-        split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, w, bias, act, c, m0, m1, n0, n1));
+        split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, w, bias, act, c, m0, m1, n0, n1));
     }
 
-    /** The int8 mode {@link Int8Mode#AUTO} resolves to for a shape. */
+    /**
+     * The int8 mode {@link Int8Mode#AUTO} resolves to for a shape: always {@link Int8Mode#W8A32}, as measured.
+     * Without an int8 dot-product instruction in the Vector API, W8A8 spends five integer operations per 32
+     * products where W8A32 spends two FMAs and amortizes the weight widening over the rows (or, for one row,
+     * streams the same 1-byte weights); on AVX-512 (Xeon, JDK 25, one thread) W8A32 was faster at every shape
+     * measured: 1x384x384 6.2 vs 11.3 us, 1x1536x384 24 vs 38 us, 128x384x384 293 vs 594 us, 128x1536x384 1.27
+     * vs 2.27 ms, 1024^3 16.5 vs 32 ms, 1x4096x4096 0.78 vs 1.45 ms. W8A8 remains available explicitly (and
+     * backs {@link #linearInt8Static}).
+     *
+     * @param mode requested mode; anything but {@code AUTO} is returned unchanged
+     * @param m    rows of the activations
+     * @param n    output channels
+     * @param k    input features
+     * @return the mode the kernels will run
+     */
     public static Int8Mode resolve(Int8Mode mode, int m, int n, int k) {
         if (mode != Int8Mode.AUTO) {
             return mode;
         }
-        return m == 1 ? Int8Mode.W8A32 : Int8Mode.W8A8;
+        return Int8Mode.W8A32;
     }
 
     static void checkArgs(MemorySegment a, int m, int n, int k, MemorySegment bias, MemorySegment c, int threads) {
@@ -178,14 +192,22 @@ public final class Kernels {
     }
 
     /**
-     * Splits {@code [0, m) × [0, n)} into at most {@code threads} blocks: over channels (in whole panels when
-     * {@code panels}) when there are enough of them, else over rows.
+     * Below this many multiply-adds a call runs on the calling thread: waking a worker costs tens of
+     * microseconds, more than a 1×384×384 GEMV takes (about 5 µs).
      */
-    static void split(int m, int n, boolean panels, int threads, Block body) {
+    static final long PARALLEL_MIN_WORK = 1L << 18;
+
+    /**
+     * Splits {@code [0, m) × [0, n)} into at most {@code threads} blocks: over channels (in whole panels when
+     * {@code panels}) when there are enough of them, else over rows. Splitting over channels keeps each
+     * thread's slice of the weights disjoint (GEMV and small-M GEMM are bound by weight traffic); every
+     * thread reads all of A, which is small in those cases.
+     */
+    static void split(int m, int n, int k, boolean panels, int threads, Block body) {
         int unit = panels ? Panels.NR : 1;
         int units = (n + unit - 1) / unit;
         int t = Math.min(threads, KernelPool.cores());
-        if (t <= 1 || (long) m * n < 4096) {
+        if (t <= 1 || (long) m * n * Math.max(k, 1) < PARALLEL_MIN_WORK) {
             body.run(0, m, 0, n);
         } else if (units >= t) {
             final int tt = t;

@@ -14,7 +14,7 @@ import java.util.Set;
 public final class Main {
 
     /** Switches (options without a value) every command may take. */
-    static final Set<String> FLAGS = Set.of("verbose", "json", "quick", "help");
+    static final Set<String> FLAGS = Set.of("verbose", "json", "quick", "help", "per-tensor");
 
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
@@ -23,7 +23,10 @@ public final class Main {
                 new EmbedCommand(),
                 new InspectCommand(),
                 new BenchCommand(),
-                new KernelsCommand())) {
+                new KernelsCommand(),
+                new QuantizeCommand(),
+                new EvalCommand(),
+                new DemoCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

@@ -74,8 +74,17 @@ final class Oracle {
                         for (var e : r) {
                             OnnxTensor t = (OnnxTensor) e.getValue();
                             FloatBuffer fb = t.getFloatBuffer();
-                            float[] d = new float[fb.remaining()];
-                            fb.get(d);
+                            float[] d;
+                            if (fb != null) {
+                                d = new float[fb.remaining()];
+                                fb.get(d);
+                            } else {
+                                java.nio.ByteBuffer bb = t.getByteBuffer(); // bool / uint8 outputs
+                                d = new float[bb.remaining()];
+                                for (int i = 0; i < d.length; i++) {
+                                    d[i] = bb.get(i) & 0xFF;
+                                }
+                            }
                             out.put(e.getKey(), new Object[] {t.getInfo().getShape(), d});
                         }
                     }

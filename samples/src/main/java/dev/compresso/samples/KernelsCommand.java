@@ -155,10 +155,7 @@ final class KernelsCommand implements Command {
                 Int8Mode mode = kernel.equals("int8-w8a8") ? Int8Mode.W8A8
                         : kernel.equals("int8-w8a32") ? Int8Mode.W8A32 : Int8Mode.AUTO;
                 for (int t : threadCounts) {
-                    long start = System.nanoTime();
-                    while (System.nanoTime() - start < nsPerCase) {
-                        c.run(w, mode, t);
-                    }
+                    new Timer(nsPerCase, 0, Long.MAX_VALUE, 1).time(() -> c.run(w, mode, t));
                 }
             }
         }
@@ -209,31 +206,55 @@ final class KernelsCommand implements Command {
         return v == 0 ? "0" : String.format(Locale.ROOT, "%.2f", v);
     }
 
-    /** Warm-up then median of individually timed calls. */
+    /**
+     * Warm-up then median of individually timed calls. The warm-up runs in rounds of {@code warmNs} until
+     * the fastest call of two rounds in a row is no longer clearly faster than before (C2 has finished
+     * compiling — and recompiling after a deoptimization a new shape can cause; on a busy machine that takes
+     * seconds), at most about 12 rounds' worth of time.
+     */
     record Timer(long warmNs, long measureNs, long slowNs, int maxReps) {
         double time(Runnable call) {
-            long t0 = System.nanoTime();
-            call.run();
-            long first = System.nanoTime() - t0;
+            long first = timed(call);
             if (first >= slowNs) {
-                return first / 1e6;
+                // One call is already long enough to time; the first one included compilation, so take the second.
+                long second = timed(call);
+                if (second >= slowNs / 2) {
+                    return Math.min(first, second) / 1e6;
+                }
             }
-            long start = System.nanoTime();
-            for (int i = 0; i < 2 || System.nanoTime() - start < warmNs; i++) {
-                call.run();
+            long best = Long.MAX_VALUE;
+            int flat = 0;
+            long warmStart = System.nanoTime();
+            // Stop after two rounds in a row without a 5% gain, or after 12 rounds' worth of time.
+            for (int round = 0; round < 40 && System.nanoTime() - warmStart < 12 * warmNs; round++) {
+                long roundBest = Long.MAX_VALUE;
+                long start = System.nanoTime();
+                for (int i = 0; i < 3 || System.nanoTime() - start < warmNs; i++) {
+                    roundBest = Math.min(roundBest, timed(call));
+                }
+                boolean improved = roundBest < 0.95 * best;
+                best = Math.min(best, roundBest);
+                flat = improved ? 0 : flat + 1;
+                if (flat >= 2) {
+                    break;
+                }
             }
             long[] times = new long[maxReps];
             int reps = 0;
-            start = System.nanoTime();
+            long start = System.nanoTime();
             while (reps < maxReps && (reps < 3 || System.nanoTime() - start < measureNs)) {
-                long s = System.nanoTime();
-                call.run();
-                times[reps++] = System.nanoTime() - s;
+                times[reps++] = timed(call);
             }
             long[] sorted = Arrays.copyOf(times, reps);
             Arrays.sort(sorted);
             double median = reps % 2 == 1 ? sorted[reps / 2] : (sorted[reps / 2 - 1] + sorted[reps / 2]) / 2.0;
             return median / 1e6;
+        }
+
+        private static long timed(Runnable call) {
+            long s = System.nanoTime();
+            call.run();
+            return System.nanoTime() - s;
         }
     }
 

@@ -35,8 +35,13 @@ final class Fp32Vector {
     static final int L = S.length();
     /** Columns per register tile: two vectors. */
     static final int TW = 2 * L;
-    /** Rows per register tile: 8 × 2 accumulators use 16 of AVX-512's 32 registers; 6 × 2 fit AVX2/NEON's 16. */
-    static final int MR = L >= 16 ? 8 : 6;
+    /**
+     * Rows per register tile. 8 × 2 accumulators use 16 of AVX-512's 32 registers. With 16 registers (AVX2)
+     * C2 spilled a 6 × 2 tile (12 accumulators + 2 weights + 1 broadcast): measured 65 GFLOP/s against 92 for
+     * 4 × 2 on one core at -XX:UseAVX=2, so narrower vectors take 4 rows. {@code compresso.fp32.mr} (4 or 8)
+     * overrides it for benchmarks.
+     */
+    static final int MR = mr();
     /** K block: a W slice of KC × TW floats stays in L1 (32 KiB at 16 lanes). */
     static final int KC = 256;
     /** Row block: MC × KC floats of packed A (96 KiB) stay in L2. */
@@ -47,6 +52,14 @@ final class Fp32Vector {
 
     private static final ThreadLocal<float[][]> SCRATCH =
             ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[MR * TW], new float[4 * L]});
+
+    private static int mr() {
+        int mr = Integer.getInteger("compresso.fp32.mr", L >= 16 ? 8 : 4);
+        if (mr != 4 && mr != 8) {
+            throw new IllegalArgumentException("compresso.fp32.mr must be 4 or 8, not " + mr);
+        }
+        return mr;
+    }
 
     private static VectorSpecies<Float> species() {
         // 16 lanes at most: a panel is 16 wide. compresso.fp32.bits lets a benchmark compare widths.
@@ -221,7 +234,7 @@ final class Fp32Vector {
                         if (MR == 8) {
                             tile8(ap, t * kb * MR, d, b0, b1, kb, tile);
                         } else {
-                            tile6(ap, t * kb * MR, d, b0, b1, kb, tile);
+                            tile4(ap, t * kb * MR, d, b0, b1, kb, tile);
                         }
                         update(tile, rows, cols, c, n, ic + t * MR, col, first, last, bias, act);
                     }
@@ -310,14 +323,14 @@ final class Fp32Vector {
         c71.intoArray(tile, 7 * TW + L);
     }
 
-    /** 6 rows × 2 vectors register tile (12 accumulators: fits 16 vector registers). */
-    private static void tile6(float[] ap, int ao, MemorySegment d, long b0, long b1, int kb, float[] tile) {
+    /** 4 rows × 2 vectors register tile (8 accumulators). */
+    private static void tile4(float[] ap, int ao, MemorySegment d, long b0, long b1, int kb, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-                c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+                c30 = c00, c31 = c00;
         for (int kk = 0; kk < kb; kk++) {
             FloatVector w0 = FloatVector.fromMemorySegment(S, d, b0 + kk * KSTEP, LE);
             FloatVector w1 = FloatVector.fromMemorySegment(S, d, b1 + kk * KSTEP, LE);
-            int o = ao + kk * 6;
+            int o = ao + kk * 4;
             FloatVector x = FloatVector.broadcast(S, ap[o]);
             c00 = w0.fma(x, c00);
             c01 = w1.fma(x, c01);
@@ -330,12 +343,6 @@ final class Fp32Vector {
             x = FloatVector.broadcast(S, ap[o + 3]);
             c30 = w0.fma(x, c30);
             c31 = w1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[o + 4]);
-            c40 = w0.fma(x, c40);
-            c41 = w1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[o + 5]);
-            c50 = w0.fma(x, c50);
-            c51 = w1.fma(x, c51);
         }
         c00.intoArray(tile, 0);
         c01.intoArray(tile, L);
@@ -345,10 +352,6 @@ final class Fp32Vector {
         c21.intoArray(tile, 2 * TW + L);
         c30.intoArray(tile, 3 * TW);
         c31.intoArray(tile, 3 * TW + L);
-        c40.intoArray(tile, 4 * TW);
-        c41.intoArray(tile, 4 * TW + L);
-        c50.intoArray(tile, 5 * TW);
-        c51.intoArray(tile, 5 * TW + L);
     }
 
     /**

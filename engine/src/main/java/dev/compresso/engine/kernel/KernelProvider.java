@@ -1,5 +1,6 @@
 package dev.compresso.engine.kernel;
 
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -51,5 +52,9 @@ interface KernelProvider {
     void quantizeRowsStatic(MemorySegment a, int k, float scale, MemorySegment aq, int m0, int m1);
 
     void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1);
+
+    /** Block-sparse weights; {@code n0} is a multiple of {@link BsrMatrix#BLOCK_ROWS}. */
+    void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1);
 }

@@ -1,5 +1,6 @@
 package dev.compresso.engine.kernel;
 
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -101,7 +102,11 @@ public final class Kernels {
                     split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, q, bias, act, c, m0, m1, n0, n1));
                 }
             }
-            case CsrMatrix s -> split(m, n, k, false, threads, (m0, m1, n0, n1) -> p.csr(a, s, bias, act, c, m0, m1, n0, n1));
+            case CsrMatrix s -> splitSparse(m, n, 1, j -> s.rowStart(j) + (long) j, threads,
+                    (m0, m1, n0, n1) -> p.csr(a, s, bias, act, c, m0, m1, n0, n1));
+            case BsrMatrix s -> splitSparse(m, n, BsrMatrix.BLOCK_ROWS,
+                    b -> ((long) s.blockStart(b) + b) * BsrMatrix.BLOCK_ROWS, threads,
+                    (m0, m1, n0, n1) -> p.bsr(a, s, bias, act, c, m0, m1, n0, n1));
         }
     }
 
@@ -215,6 +220,45 @@ public final class Kernels {
                 int u0 = (int) ((long) units * id / tt), u1 = (int) ((long) units * (id + 1) / tt);
                 body.run(0, m, Math.min(n, u0 * unit), Math.min(n, u1 * unit));
             });
+        } else {
+            final int tt = Math.min(t, m);
+            KernelPool.run(tt, id -> body.run((int) ((long) m * id / tt), (int) ((long) m * (id + 1) / tt), 0, n));
+        }
+    }
+
+    /**
+     * Splits the work of a sparse kernel: over output channels in ranges of about equal cost (not equal
+     * counts, since non-zeros per channel vary), or over rows when there are fewer channels than threads.
+     *
+     * @param unit channels per indivisible unit (a block row); range starts are multiples of it
+     * @param cost {@code cost.applyAsLong(u)} is the cost of units {@code [0, u)}, non-decreasing in {@code u}
+     *             (e.g. non-zeros before unit {@code u} plus {@code u})
+     */
+    static void splitSparse(int m, int n, int unit, java.util.function.IntToLongFunction cost, int threads,
+            Block body) {
+        int units = (n + unit - 1) / unit;
+        long total = cost.applyAsLong(units);
+        int t = Math.min(threads, KernelPool.cores());
+        // Below ~64k multiply-adds the fork/join costs more than it saves.
+        if (t <= 1 || total * m < 65536) {
+            body.run(0, m, 0, n);
+        } else if (units >= t) {
+            int[] bounds = new int[t + 1];
+            bounds[t] = units;
+            for (int i = 1; i < t; i++) {
+                long target = total * i / t;
+                int lo = bounds[i - 1], hi = units; // first u with cost(u) >= target
+                while (lo < hi) {
+                    int mid = (lo + hi) >>> 1;
+                    if (cost.applyAsLong(mid) < target) {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                bounds[i] = lo;
+            }
+            KernelPool.run(t, id -> body.run(0, m, Math.min(n, bounds[id] * unit), Math.min(n, bounds[id + 1] * unit)));
         } else {
             final int tt = Math.min(t, m);
             KernelPool.run(tt, id -> body.run((int) ((long) m * id / tt), (int) ((long) m * (id + 1) / tt), 0, n));

@@ -1,5 +1,6 @@
 package dev.compresso.engine.kernel;
 
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -56,5 +57,11 @@ final class PanamaKernels implements KernelProvider {
     public void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         CsrVector.csr(a, w, bias, act, c, m0, m1, n0, n1);
+    }
+
+    @Override
+    public void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        BsrVector.bsr(a, w, bias, act, c, m0, m1, n0, n1);
     }
 }

@@ -19,17 +19,25 @@ import java.util.Random;
  * processes hits all variants alike (JMH averages, run one variant after another, do not survive that).
  *
  * <p>Run: {@code java --add-modules=jdk.incubator.vector -cp "jmh/target/classes:jmh/target/lib/*"
- * dev.compresso.jmh.CompressedKernelRatios [seconds-per-shape]}.
+ * dev.compresso.jmh.CompressedKernelRatios [seconds-per-shape [variants]]}, variants a comma list of
+ * {@code fp32,w8a32,w8a8,fp16} (all by default; fp32 is always measured as the baseline). Variants share one JVM,
+ * so kernels that share code (the fp16 and W8A32 paths share their micro-kernel) also share JIT profiles.
  */
 public final class CompressedKernelRatios {
     private static final String[] SHAPES = {"1x384x384", "1x1536x384", "128x384x384", "128x1536x384", "1024x1024x1024",
         "1x4096x4096"};
     private static final String[] VARIANTS = {"fp32", "w8a32", "w8a8", "fp16"};
 
+    private static final boolean[] enabled = new boolean[VARIANTS.length];
+
     private CompressedKernelRatios() {}
 
     public static void main(String[] args) {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 4;
+        String only = args.length > 1 ? "fp32," + args[1] : String.join(",", VARIANTS);
+        for (int v = 0; v < VARIANTS.length; v++) {
+            enabled[v] = java.util.Arrays.asList(only.split(",")).contains(VARIANTS[v]);
+        }
         System.out.println("provider=" + Kernels.provider() + " cores=" + KernelPool.cores());
         System.out.printf("%-15s %-7s %10s %10s %10s %10s   %s%n", "shape", "threads", "fp32 us", "w8a32 us", "w8a8 us",
                 "fp16 us", "fp32/w8a32  fp32/w8a8  fp32/fp16");
@@ -59,13 +67,17 @@ public final class CompressedKernelRatios {
         MemorySegment c = Panels.allocate((long) m * n * 4);
         for (long i = 0; i < (long) m * k; i++) a.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) r.nextGaussian());
         double[] best = new double[VARIANTS.length];
-        java.util.Arrays.fill(best, Double.MAX_VALUE);
+        java.util.Arrays.fill(best, Double.NaN);
         long end = System.nanoTime() + (long) (seconds * 1e9);
         for (int round = 0; round < 5 || System.nanoTime() < end; round++) {
             for (int v = 0; v < VARIANTS.length; v++) {
+                if (!enabled[v]) {
+                    continue;
+                }
                 long t0 = System.nanoTime();
                 Kernels.linear(a, m, w[v], bias, Activation.NONE, c, modes[v], threads);
-                best[v] = Math.min(best[v], (System.nanoTime() - t0) / 1e3);
+                double us = (System.nanoTime() - t0) / 1e3;
+                best[v] = Double.isNaN(best[v]) ? us : Math.min(best[v], us);
             }
         }
         return best;

@@ -11,7 +11,9 @@ import java.util.Arrays;
  * Vector API fp16 GEMM/GEMV. JDK 25's Vector API has no half-float conversion, so a group of panels is
  * widened into an fp32 scratch by a plain {@link Float#float16ToFloat} loop over a {@code short[]} copy, which
  * C2 compiles to the hardware conversion (F16C {@code vcvtph2ps}) and which is exact for every bit pattern;
- * the {@link StripGemm} micro-kernel then runs on the scratch.
+ * the {@link StripGemm} micro-kernel then runs on the scratch. A Vector API bit-manipulation widening
+ * ({@code S2I}, shift, {@code × 2^112}, inf/NaN blend, sign) was measured 1.6x slower than this loop here
+ * (2.9 vs 1.8 ms for 16 M halves, one thread). For a few rows the scratch is filled in L1-sized chunks.
  */
 final class Fp16Vector {
     private static final ThreadLocal<short[][]> HALVES = ThreadLocal.withInitial(() -> new short[1][0]);

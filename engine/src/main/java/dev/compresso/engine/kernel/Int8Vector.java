@@ -20,13 +20,23 @@ import jdk.incubator.vector.VectorSpecies;
  * Vector API int8 GEMM: W8A32 (fp32 activations, weights widened in registers) and W8A8 (int8 activations,
  * exact int32 accumulation), and the activation quantizers.
  *
- * <p>W8A32 with few rows streams the panels and widens bytes straight into FMAs (bandwidth-bound GEMV); with
- * more rows it widens a group of panels once into an fp32 scratch and runs the {@link StripGemm} micro-kernel.
+ * <p>W8A32 with few rows ({@link #GEMV_ROWS}) streams the panels and widens bytes straight into FMAs
+ * ({@code Byte128 → B2F part 0 → Float512}, or two {@code Byte64} loads per panel row for 8 lanes; the GEMV is
+ * bandwidth-bound: 16 MiB instead of 64 at 4096x4096, measured 3.8x the fp32 GEMV). With more rows it widens a
+ * group of panels once into an fp32 scratch (a {@code byte[]} copy and a plain loop that C2 vectorizes: faster
+ * than the Vector API conversion) and runs the {@link StripGemm} micro-kernel, where the widening is amortized
+ * over all rows: on par with the fp32 GEMM. The per-channel scale is applied once, in the epilogue.
  *
  * <p>W8A8 repacks a group of panels into 16-bit k-pairs {@code (w[j][2p], w[j][2p+1])} so one 16-bit multiply
  * by the broadcast activation pair gives two products per 32-bit lane; the two are summed inside the lane
  * ({@code v + (v << 16)}, top half) where their int16 sum cannot overflow (|a| ≤ 127, |w| ≤ 128 →
- * |sum| ≤ 32512), then sign-extended and accumulated in int32: exact, with no saturation.
+ * |sum| ≤ 32512), then sign-extended and accumulated in int32: exact, with no saturation. That is five
+ * integer operations per 32 products against two FMAs for W8A32 (the Vector API has no VPMADDUBSW/VPDPBUSD),
+ * so W8A8 runs at about half the W8A32 speed and {@link Kernels#resolve} never picks it; it backs the static
+ * (calibrated) activation mode.
+ *
+ * <p>Vector values never cross a call C2 might not inline (they would be boxed): tiles spill their
+ * accumulators to an array and the epilogue reloads them; the products are written out in the tile loops.
  */
 final class Int8Vector {
     private static final VectorSpecies<Float> F = StripGemm.F;
@@ -37,7 +47,10 @@ final class Int8Vector {
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int NR = Panels.NR;
-    /** Row counts up to this stream the panels directly (no scratch); measured, see the README. */
+    /**
+     * Row counts up to this stream the panels directly (no scratch): one pass over the weights per row, which
+     * beats widening once when there are only a couple of rows.
+     */
     static final int GEMV_ROWS = 2;
     /** Rows per W8A8 register tile. */
     private static final int MR8 = 4;

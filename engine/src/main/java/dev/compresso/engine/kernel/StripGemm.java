@@ -16,8 +16,14 @@ import jdk.incubator.vector.VectorSpecies;
  * widening is then paid once per group and amortized over every row of {@code A}.
  *
  * <p>A strip is {@code 2·L} output channels (two vectors of {@code L} lanes); a tile is {@link #MR} rows of a
- * strip: 12 accumulators, two weight vectors and one broadcast fit the 16 registers of AVX2. With
- * {@code L = 16} a strip spans two panels, so groups hold two panels; with {@code L ≤ 8} one panel.
+ * strip (6 rows: 12 accumulators, two weight vectors and one broadcast fit the 16 registers of AVX2; 8 rows
+ * with 512-bit vectors). With {@code L = 16} a strip spans two panels, so groups hold two panels; with
+ * {@code L ≤ 8} one panel. A is packed k-major per tile, rows are blocked by {@link #MB} and k by {@link #KB}
+ * so the accumulators and the strip block stay in L1. The few-rows path ({@link #fewRows}) widens L1-sized
+ * chunks instead.
+ *
+ * <p>Tiles spill their accumulators to an array and the epilogue reloads them: a vector passed to a call that
+ * C2 does not inline is boxed, which made an earlier version ten times slower.
  */
 final class StripGemm {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;

@@ -12,7 +12,8 @@ import java.util.Set;
  * The search behind {@code quantize --mode auto}: which layers to keep wide (fp16/fp32) so that the quantized
  * model still meets a fidelity target on the calibration sentences.
  *
- * <p>Sensitivity of a layer = the mean-cosine drop when that layer alone is quantized. Layers are ranked by
+ * <p>When every layer quantized already meets the target, that is the plan (no sensitivity pass). Otherwise the
+ * sensitivity of a layer = the mean-cosine drop when that layer alone is quantized. Layers are ranked by
  * sensitivity and the smallest prefix of that ranking whose removal from quantization meets the target is
  * found by binary search (fidelity is close to monotone in the prefix length, and each evaluation is a full
  * pass over the calibration set, so a logarithmic number of them keeps the search inside its time budget).
@@ -64,6 +65,16 @@ public final class AutoPlanner {
         }
         long deadline = System.currentTimeMillis() + budgetMillis;
         Set<String> all = new LinkedHashSet<>(layers);
+        // 0. Everything quantized may already do: then no layer needs to stay wide and no sensitivity is needed.
+        double loCos = eval.meanCosine(Set.of());
+        log.accept(String.format(java.util.Locale.ROOT, "all layers quantized: mean cosine %.6f (target %.6f)", loCos, target));
+        if (loCos >= target) {
+            Map<String, Double> none = new LinkedHashMap<>();
+            for (String l : layers) {
+                none.put(l, Double.NaN);
+            }
+            return new Plan(none, List.of(), loCos, true, false);
+        }
         // 1. Sensitivity: quantize one layer at a time (all others wide).
         Map<String, Double> sens = new LinkedHashMap<>();
         boolean timedOut = false;
@@ -84,11 +95,6 @@ public final class AutoPlanner {
         // 2. Binary search on the prefix length p: keep ranked[0, p) wide.
         int lo = 0, hi = layers.size();
         double hiCos = 1.0; // everything wide = the reference itself
-        double loCos = eval.meanCosine(Set.of());
-        log.accept(String.format(java.util.Locale.ROOT, "all layers quantized: mean cosine %.6f", loCos));
-        if (loCos >= target) {
-            return new Plan(sens, List.of(), loCos, true, timedOut);
-        }
         while (hi - lo > 1) {
             if (System.currentTimeMillis() > deadline) {
                 timedOut = true;

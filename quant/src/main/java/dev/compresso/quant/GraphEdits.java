@@ -44,14 +44,22 @@ final class GraphEdits {
      *
      * @return a report line
      */
-    static String quantizeEmbeddingInt8(Graph g, Node gather) {
+    static String quantizeEmbeddingInt8(Graph g, Node gather, Map<String, Object[]> cache) {
         String table = gather.inputs().get(0), idx = gather.inputs().get(1), out = gather.outputs().get(0);
         Tensor t = g.constants().get(table);
         int v = (int) t.dim(0), d = (int) t.dim(1);
-        Int8Weights q = Int8Weights.quantize(table, t.toFloatArray(), v, d, Granularity.PER_CHANNEL);
-        Tensor qt = Tensor.allocate(DType.INT8, new long[] {v, d});
-        MemorySegment.copy(q.q(), 0, qt.data(), ValueLayout.JAVA_BYTE, 0, q.q().length);
-        Tensor st = Tensor.ofFloats(new long[] {v, 1}, q.scales());
+        Object[] hit = cache.get(table);
+        if (hit == null) {
+            float[] w = t.toFloatArray();
+            Int8Weights q = Int8Weights.quantize(table, w, v, d, Granularity.PER_CHANNEL);
+            Tensor qt = Tensor.allocate(DType.INT8, new long[] {v, d});
+            MemorySegment.copy(q.q(), 0, qt.data(), ValueLayout.JAVA_BYTE, 0, q.q().length);
+            Tensor st = Tensor.ofFloats(new long[] {v, 1}, q.scales());
+            float rel = maxErr(w, q.dequantize()) / Math.max(1e-30f, Int8Weights.maxAbs(w, 0, w.length));
+            hit = new Object[] {qt, st, rel};
+            cache.put(table, hit);
+        }
+        Tensor qt = (Tensor) hit[0], st = (Tensor) hit[1];
         String base = gather.name();
         g.putConstant(table + "/int8", qt);
         g.putConstant(table + "/int8_scale", st);
@@ -61,9 +69,8 @@ final class GraphEdits {
                 new Node("Cast", "", base + "/int8_cast", List.of(out + "/int8"), List.of(out + "/widened"), Map.of("to", Attribute.of("to", (long) DType.FLOAT.onnxCode()))),
                 new Node("Mul", "", base + "/int8_dequant", List.of(out + "/widened", out + "/scale"), List.of(out), Map.of()));
         splice(g, gather, repl);
-        float[] back = q.dequantize(), w = t.toFloatArray();
         return String.format(java.util.Locale.ROOT, "%-48s embedding %6d x %-5d fp32 -> int8 per-row   max|err|/max|w| %.4f",
-                gather.name(), v, d, maxErr(w, back) / Math.max(1e-30, Int8Weights.maxAbs(w, 0, w.length)));
+                gather.name(), v, d, (Float) hit[2]);
     }
 
     /** Replaces an embedding lookup by an fp16 one ({@code Gather(fp16) → Cast}). */

@@ -190,7 +190,7 @@ public final class Quantizer {
                 }
                 continue;
             }
-            String line = GraphEdits.quantizeEmbeddingInt8(g, n);
+            String line = GraphEdits.quantizeEmbeddingInt8(g, n, embeddingCache);
             if (verbose) {
                 log(line);
             }
@@ -199,6 +199,8 @@ public final class Quantizer {
     }
 
     private final Map<String, Linear> int8Cache = new LinkedHashMap<>();
+    /** Quantized embedding tables by table name: the auto search rebuilds graphs many times. */
+    private final Map<String, Object[]> embeddingCache = new java.util.HashMap<>();
 
     /** int8 weights of a linear (cached: the auto search and the estimator trials reuse them). */
     private Linear quantizeLinear(Linear l) {
@@ -361,7 +363,7 @@ public final class Quantizer {
             }
         }
         for (Node n : GraphEdits.embeddingGathers(g)) {
-            String line = GraphEdits.quantizeEmbeddingInt8(g, n);
+            String line = GraphEdits.quantizeEmbeddingInt8(g, n, embeddingCache);
             if (verbose) {
                 log(line);
             }
@@ -391,7 +393,9 @@ public final class Quantizer {
         }
         Set<String> wide = new LinkedHashSet<>(plan.wide());
         for (String c : candidates) {
-            log(String.format(Locale.ROOT, "decision %-48s sensitivity %.6f -> %s", c, plan.sensitivity().get(c),
+            Double sv = plan.sensitivity().get(c);
+            log(String.format(Locale.ROOT, "decision %-48s sensitivity %s -> %s", c,
+                    sv == null || sv.isNaN() ? "not needed" : String.format(Locale.ROOT, "%.6f", sv),
                     wide.contains(c) ? "keep fp32" : "int8"));
         }
         log(String.format(Locale.ROOT, "auto: %d of %d kept fp32, mean cosine %.6f (target %.4f%s)%s", wide.size(),

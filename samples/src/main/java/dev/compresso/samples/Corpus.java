@@ -23,11 +23,13 @@ import java.util.zip.GZIPInputStream;
  */
 final class Corpus {
     /** Where the default sentences come from, in this order. */
-    static final List<Path> SYSTEM_DIRS = List.of(Path.of("/usr/share/common-licenses"), Path.of("/usr/share/doc"));
+    static final List<Path> SYSTEM_DIRS = List.of(Path.of("/usr/share/doc"), Path.of("/usr/share/common-licenses"));
 
     private static final Pattern SPLIT = Pattern.compile("(?<=[.!?])\\s+(?=[A-Z])");
     private static final Pattern WS = Pattern.compile("\\s+");
     private static final long MAX_FILE = 2L << 20;
+    /** At most this many sentences per file, so that one long licence does not make up the whole corpus. */
+    static final int PER_FILE = 6;
 
     private Corpus() {}
 
@@ -72,8 +74,11 @@ final class Corpus {
                     break;
                 }
                 try {
+                    int taken = 0;
                     for (String s : sentences(read(f))) {
-                        out.add(s);
+                        if (out.add(s) && ++taken >= PER_FILE) {
+                            break;
+                        }
                         if (out.size() >= n) {
                             break;
                         }

@@ -61,6 +61,11 @@ final class DemoCommand implements Command {
         Path qPath = ModelResolver.resolveModel("all-minilm-l6-v2-q");
         WordPieceTokenizer tok = ModelResolver.tokenizerFor(fp32Path, null);
         Path dir = keep != null ? Files.createDirectories(Path.of(keep)) : Files.createTempDirectory("compresso-demo");
+        if (keep != null) {
+            // The exact sentences, so every number can be reproduced with quantize/eval.
+            Files.write(dir.resolve("calib.txt"), calib);
+            Files.write(dir.resolve("eval.txt"), eval);
+        }
         out.printf(Locale.ROOT, "all-MiniLM-L6-v2: %d calibration and %d evaluation sentences (disjoint)%s; kernels: %s%n",
                 calib.size(), eval.size(), corpus != null ? " from " + corpus : " from /usr/share/doc",
                 dev.compresso.engine.kernel.Kernels.provider());
@@ -74,8 +79,8 @@ final class DemoCommand implements Command {
             record V(String name, Quantizer.Options o) {}
             List<V> variants = List.of(
                     new V("fp16", Quantizer.Options.of(Quantizer.Mode.FP16)),
-                    new V("int8 dynamic", Quantizer.Options.of(Quantizer.Mode.INT8)),
-                    new V("int8 W8A32", withInt8Mode(Quantizer.Options.of(Quantizer.Mode.INT8), dev.compresso.engine.kernel.Int8Mode.W8A32)),
+                    new V("int8 (kernel's mode)", Quantizer.Options.of(Quantizer.Mode.INT8)),
+                    new V("int8 W8A8 dynamic", withInt8Mode(Quantizer.Options.of(Quantizer.Mode.INT8), dev.compresso.engine.kernel.Int8Mode.W8A8)),
                     new V("int8-static", Quantizer.Options.of(Quantizer.Mode.INT8_STATIC)),
                     new V("auto (cos " + target + ")", withTarget(Quantizer.Options.of(Quantizer.Mode.AUTO), target)));
             for (V v : variants) {

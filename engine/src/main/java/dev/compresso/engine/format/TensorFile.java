@@ -181,6 +181,12 @@ public final class TensorFile {
         Path tmp = Files.createTempFile(dir, "." + path.getFileName() + ".", ".tmp");
         boolean done = false;
         try {
+            try {
+                // createTempFile makes the file private (0600); a model file is an ordinary document.
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: keep the default
+            }
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(ch, head);
                 pos = 0;

@@ -39,10 +39,23 @@ final class Oracle {
 
     /** Runs ORT on int64 / float inputs and returns every float output as [shape, data]. */
     static Map<String, Object[]> ort(Path model, Map<String, Tensor> inputs) throws Exception {
+        return ort(model, inputs, Boolean.getBoolean("oracle.noopt"));
+    }
+
+    static float meanDiff(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += Math.abs(a[i] - b[i]);
+        }
+        return (float) (s / Math.max(1, a.length));
+    }
+
+    /** Runs ORT with all graph optimizations or none ({@code noOpt}). */
+    static Map<String, Object[]> ort(Path model, Map<String, Tensor> inputs, boolean noOpt) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(2);
-            if (Boolean.getBoolean("oracle.noopt")) {
+            if (noOpt) {
                 o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
             }
             try (OrtSession s = env.createSession(model.toString(), o)) {
@@ -61,8 +74,17 @@ final class Oracle {
                         for (var e : r) {
                             OnnxTensor t = (OnnxTensor) e.getValue();
                             FloatBuffer fb = t.getFloatBuffer();
-                            float[] d = new float[fb.remaining()];
-                            fb.get(d);
+                            float[] d;
+                            if (fb != null) {
+                                d = new float[fb.remaining()];
+                                fb.get(d);
+                            } else {
+                                java.nio.ByteBuffer bb = t.getByteBuffer(); // bool / uint8 outputs
+                                d = new float[bb.remaining()];
+                                for (int i = 0; i < d.length; i++) {
+                                    d[i] = bb.get(i) & 0xFF;
+                                }
+                            }
                             out.put(e.getKey(), new Object[] {t.getInfo().getShape(), d});
                         }
                     }

@@ -1,5 +1,6 @@
 package dev.compresso.engine.kernel;
 
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -43,6 +44,17 @@ interface KernelProvider {
      */
     void quantizeRows(MemorySegment a, int k, MemorySegment aq, MemorySegment aScale, int m0, int m1);
 
+    /**
+     * Quantizes rows {@code [m0, m1)} of {@code a} ({@code [m, k]} fp32) with a fixed scale:
+     * {@code aq = clamp(round(a · (1 / scale)), -127, 127)}, rounded by {@link Math#round(float)}; NaN becomes 0.
+     * {@code scale} is positive and finite. Every provider yields identical bytes.
+     */
+    void quantizeRowsStatic(MemorySegment a, int k, float scale, MemorySegment aq, int m0, int m1);
+
     void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1);
+
+    /** Block-sparse weights; {@code n0} is a multiple of {@link BsrMatrix#BLOCK_ROWS}. */
+    void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1);
 }

@@ -1,5 +1,6 @@
 package dev.compresso.engine.kernel;
 
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -89,28 +90,84 @@ public final class Kernels {
         }
         KernelProvider p = PROVIDER;
         switch (w) {
-            case Fp32Panels f -> split(m, n, true, threads, (m0, m1, n0, n1) -> p.fp32(a, f, bias, act, c, m0, m1, n0, n1));
-            case Fp16Panels f -> split(m, n, true, threads, (m0, m1, n0, n1) -> p.fp16(a, f, bias, act, c, m0, m1, n0, n1));
+            case Fp32Panels f -> split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.fp32(a, f, bias, act, c, m0, m1, n0, n1));
+            case Fp16Panels f -> split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.fp16(a, f, bias, act, c, m0, m1, n0, n1));
             case Int8Panels q -> {
                 if (resolve(mode, m, n, k) == Int8Mode.W8A32) {
-                    split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A32(a, q, bias, act, c, m0, m1, n0, n1));
+                    split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A32(a, q, bias, act, c, m0, m1, n0, n1));
                 } else {
                     MemorySegment aq = Panels.allocate((long) m * k);
                     MemorySegment as = Panels.allocate((long) m * 4);
                     p.quantizeRows(a, k, aq, as, 0, m);
-                    split(m, n, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, q, bias, act, c, m0, m1, n0, n1));
+                    split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, q, bias, act, c, m0, m1, n0, n1));
                 }
             }
-            case CsrMatrix s -> split(m, n, false, threads, (m0, m1, n0, n1) -> p.csr(a, s, bias, act, c, m0, m1, n0, n1));
+            case CsrMatrix s -> splitSparse(m, n, 1, j -> s.rowStart(j) + (long) j, threads,
+                    (m0, m1, n0, n1) -> p.csr(a, s, bias, act, c, m0, m1, n0, n1));
+            case BsrMatrix s -> splitSparse(m, n, BsrMatrix.BLOCK_ROWS,
+                    b -> ((long) s.blockStart(b) + b) * BsrMatrix.BLOCK_ROWS, threads,
+                    (m0, m1, n0, n1) -> p.bsr(a, s, bias, act, c, m0, m1, n0, n1));
         }
     }
 
-    /** The int8 mode {@link Int8Mode#AUTO} resolves to for a shape. */
+    /**
+     * {@code C = act(A · Wᵀ + bias)} for int8 weights with a static (calibrated) activation scale: each
+     * activation is quantized as {@code clamp(round(a / actScale), -127, 127)} (computed as
+     * {@code a · (1 / actScale)}), then the W8A8 kernel accumulates exactly in int32 and scales by
+     * {@code actScale · wScale[col]}.
+     *
+     * @param a        (input) row-major {@code [m, K]} fp32
+     * @param m        rows of {@code A} and {@code C}; 0 is allowed
+     * @param w        (input) int8 weights {@code [N, K]}
+     * @param actScale activation scale, positive and finite
+     * @param bias     (optional) {@code N} fp32, or {@code null}
+     * @param act      epilogue activation
+     * @param c        (output) row-major {@code [m, N]} fp32
+     * @param threads  maximum worker threads, at least 1
+     * @throws IllegalArgumentException naming both shapes when a segment is too small or a size is negative,
+     *                                  or when {@code actScale} is not positive and finite
+     */
+    public static void linearInt8Static(MemorySegment a, int m, Int8Panels w, float actScale, MemorySegment bias,
+            Activation act, MemorySegment c, int threads) {
+        int n = w.outFeatures(), k = w.inFeatures();
+        checkArgs(a, m, n, k, bias, c, threads);
+        if (!(actScale > 0f) || Float.isInfinite(actScale)) {
+            throw new IllegalArgumentException("activation scale must be positive and finite, got " + actScale
+                    + " for weights [" + n + ", " + k + "]");
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        KernelProvider p = PROVIDER;
+        MemorySegment aq = Panels.allocate((long) m * k);
+        MemorySegment as = Panels.allocate((long) m * 4);
+        for (int i = 0; i < m; i++) {
+            as.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, actScale);
+        }
+        p.quantizeRowsStatic(a, k, actScale, aq, 0, m);
+        split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, w, bias, act, c, m0, m1, n0, n1));
+    }
+
+    /**
+     * The int8 mode {@link Int8Mode#AUTO} resolves to for a shape: always {@link Int8Mode#W8A32}, as measured.
+     * Without an int8 dot-product instruction in the Vector API, W8A8 spends five integer operations per 32
+     * products where W8A32 spends two FMAs and amortizes the weight widening over the rows (or, for one row,
+     * streams the same 1-byte weights); on AVX-512 (Xeon, JDK 25, one thread) W8A32 was faster at every shape
+     * measured: 1x384x384 6.2 vs 11.3 us, 1x1536x384 24 vs 38 us, 128x384x384 293 vs 594 us, 128x1536x384 1.27
+     * vs 2.27 ms, 1024^3 16.5 vs 32 ms, 1x4096x4096 0.78 vs 1.45 ms. W8A8 remains available explicitly (and
+     * backs {@link #linearInt8Static}).
+     *
+     * @param mode requested mode; anything but {@code AUTO} is returned unchanged
+     * @param m    rows of the activations
+     * @param n    output channels
+     * @param k    input features
+     * @return the mode the kernels will run
+     */
     public static Int8Mode resolve(Int8Mode mode, int m, int n, int k) {
         if (mode != Int8Mode.AUTO) {
             return mode;
         }
-        return m == 1 ? Int8Mode.W8A32 : Int8Mode.W8A8;
+        return Int8Mode.W8A32;
     }
 
     static void checkArgs(MemorySegment a, int m, int n, int k, MemorySegment bias, MemorySegment c, int threads) {
@@ -140,14 +197,22 @@ public final class Kernels {
     }
 
     /**
-     * Splits {@code [0, m) × [0, n)} into at most {@code threads} blocks: over channels (in whole panels when
-     * {@code panels}) when there are enough of them, else over rows.
+     * Below this many multiply-adds a call runs on the calling thread: waking a worker costs tens of
+     * microseconds, more than a 1×384×384 GEMV takes (about 5 µs).
      */
-    static void split(int m, int n, boolean panels, int threads, Block body) {
+    static final long PARALLEL_MIN_WORK = 1L << 18;
+
+    /**
+     * Splits {@code [0, m) × [0, n)} into at most {@code threads} blocks: over channels (in whole panels when
+     * {@code panels}) when there are enough of them, else over rows. Splitting over channels keeps each
+     * thread's slice of the weights disjoint (GEMV and small-M GEMM are bound by weight traffic); every
+     * thread reads all of A, which is small in those cases.
+     */
+    static void split(int m, int n, int k, boolean panels, int threads, Block body) {
         int unit = panels ? Panels.NR : 1;
         int units = (n + unit - 1) / unit;
         int t = Math.min(threads, KernelPool.cores());
-        if (t <= 1 || (long) m * n < 4096) {
+        if (t <= 1 || (long) m * n * Math.max(k, 1) < PARALLEL_MIN_WORK) {
             body.run(0, m, 0, n);
         } else if (units >= t) {
             final int tt = t;
@@ -155,6 +220,45 @@ public final class Kernels {
                 int u0 = (int) ((long) units * id / tt), u1 = (int) ((long) units * (id + 1) / tt);
                 body.run(0, m, Math.min(n, u0 * unit), Math.min(n, u1 * unit));
             });
+        } else {
+            final int tt = Math.min(t, m);
+            KernelPool.run(tt, id -> body.run((int) ((long) m * id / tt), (int) ((long) m * (id + 1) / tt), 0, n));
+        }
+    }
+
+    /**
+     * Splits the work of a sparse kernel: over output channels in ranges of about equal cost (not equal
+     * counts, since non-zeros per channel vary), or over rows when there are fewer channels than threads.
+     *
+     * @param unit channels per indivisible unit (a block row); range starts are multiples of it
+     * @param cost {@code cost.applyAsLong(u)} is the cost of units {@code [0, u)}, non-decreasing in {@code u}
+     *             (e.g. non-zeros before unit {@code u} plus {@code u})
+     */
+    static void splitSparse(int m, int n, int unit, java.util.function.IntToLongFunction cost, int threads,
+            Block body) {
+        int units = (n + unit - 1) / unit;
+        long total = cost.applyAsLong(units);
+        int t = Math.min(threads, KernelPool.cores());
+        // Below ~64k multiply-adds the fork/join costs more than it saves.
+        if (t <= 1 || total * m < 65536) {
+            body.run(0, m, 0, n);
+        } else if (units >= t) {
+            int[] bounds = new int[t + 1];
+            bounds[t] = units;
+            for (int i = 1; i < t; i++) {
+                long target = total * i / t;
+                int lo = bounds[i - 1], hi = units; // first u with cost(u) >= target
+                while (lo < hi) {
+                    int mid = (lo + hi) >>> 1;
+                    if (cost.applyAsLong(mid) < target) {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                bounds[i] = lo;
+            }
+            KernelPool.run(t, id -> body.run(0, m, Math.min(n, bounds[id] * unit), Math.min(n, bounds[id + 1] * unit)));
         } else {
             final int tt = Math.min(t, m);
             KernelPool.run(tt, id -> body.run((int) ((long) m * id / tt), (int) ((long) m * (id + 1) / tt), 0, n));

@@ -1,5 +1,6 @@
 package dev.compresso.engine.kernel;
 
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -48,8 +49,19 @@ final class PanamaKernels implements KernelProvider {
     }
 
     @Override
+    public void quantizeRowsStatic(MemorySegment a, int k, float scale, MemorySegment aq, int m0, int m1) {
+        Int8Vector.quantizeRowsStatic(a, k, scale, aq, m0, m1);
+    }
+
+    @Override
     public void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         CsrVector.csr(a, w, bias, act, c, m0, m1, n0, n1);
+    }
+
+    @Override
+    public void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        BsrVector.bsr(a, w, bias, act, c, m0, m1, n0, n1);
     }
 }

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -121,6 +122,17 @@ final class ScalarKernels implements KernelProvider {
     }
 
     @Override
+    public void quantizeRowsStatic(MemorySegment a, int k, float scale, MemorySegment aq, int m0, int m1) {
+        float inv = 1f / scale;
+        for (int i = m0; i < m1; i++) {
+            for (int kk = 0; kk < k; kk++) {
+                int q = Math.round(a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + kk) * inv);
+                aq.set(JAVA_BYTE, (long) i * k + kk, (byte) Math.max(-127, Math.min(127, q)));
+            }
+        }
+    }
+
+    @Override
     public void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         int k = w.inFeatures(), n = w.outFeatures();
@@ -129,6 +141,22 @@ final class ScalarKernels implements KernelProvider {
                 float acc = 0f;
                 for (int p = w.rowStart(j), e = w.rowStart(j + 1); p < e; p++) {
                     acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + w.col(p)) * w.value(j, p);
+                }
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
+            }
+        }
+    }
+
+    @Override
+    public void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        int k = w.inFeatures(), n = w.outFeatures();
+        for (int i = m0; i < m1; i++) {
+            for (int j = n0; j < n1; j++) {
+                int b = j / BsrMatrix.BLOCK_ROWS, r = j % BsrMatrix.BLOCK_ROWS;
+                float acc = 0f;
+                for (int p = w.blockStart(b), e = w.blockStart(b + 1); p < e; p++) {
+                    acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + w.col(p)) * w.value(p, r);
                 }
                 c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
             }

@@ -60,6 +60,11 @@ public final class Plan {
         }
     }
 
+    /** With {@code -Dcompresso.profile=true}, wall time per operator type is summed here (diagnostics). */
+    static final boolean PROFILE = Boolean.getBoolean("compresso.profile");
+    /** Nanoseconds per operator type, when profiling. */
+    public static final Map<String, Long> PROFILE_NANOS = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** Operators the runtime executes besides the reference ONNX ones. */
     static final Set<String> FUSED = Set.of(Linear.OP, LayerNorm.OP, Attention.OP, Fused.FAKE_QUANT);
 
@@ -145,6 +150,7 @@ public final class Plan {
                     }
                 }
                 Tensor[] out;
+                long t0 = PROFILE ? System.nanoTime() : 0;
                 try {
                     out = switch (n) {
                         case Linear l -> new Tensor[] {Fused.linear(l, in[0], c)};
@@ -155,6 +161,9 @@ public final class Plan {
                     };
                 } catch (Ops.Fail | IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException e) {
                     throw new ModelException(where + ": node '" + n.name() + "' (" + n.op() + ") failed: " + e.getMessage(), e);
+                }
+                if (PROFILE) {
+                    PROFILE_NANOS.merge(n.op(), System.nanoTime() - t0, Long::sum);
                 }
                 for (int i = 0; i < n.outputs().size() && i < out.length; i++) {
                     String name = n.outputs().get(i);

@@ -125,10 +125,11 @@ public record CsrMatrix(int outFeatures, int inFeatures, ValueType valueType, Me
                 nnz++;
             }
         }
+        // Exact sizes: Panels.allocate rounds 0 bytes up to 1, which the constructor would reject.
         MemorySegment rp = Panels.allocate(((long) n + 1) * 4);
-        MemorySegment ci = Panels.allocate((long) nnz * 4);
-        MemorySegment vals = Panels.allocate((long) nnz * type.bytes);
-        MemorySegment rs = type == ValueType.INT8 ? Panels.allocate((long) n * 4) : null;
+        MemorySegment ci = Panels.allocate((long) nnz * 4).asSlice(0, (long) nnz * 4);
+        MemorySegment vals = Panels.allocate((long) nnz * type.bytes).asSlice(0, (long) nnz * type.bytes);
+        MemorySegment rs = type == ValueType.INT8 ? Panels.allocate((long) n * 4).asSlice(0, (long) n * 4) : null;
         int p = 0;
         for (int r = 0; r < n; r++) {
             rp.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, r, p);

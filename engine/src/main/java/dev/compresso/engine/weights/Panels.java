@@ -35,9 +35,14 @@ public final class Panels {
         return (long) panelCount(n) * NR * k;
     }
 
-    /** A zeroed, 64-byte-aligned segment managed by the garbage collector. */
+    /**
+     * A zeroed, 64-byte-aligned segment of exactly {@code bytes} bytes (0 allowed) managed by the garbage
+     * collector.
+     */
     public static MemorySegment allocate(long bytes) {
-        return Arena.ofAuto().allocate(Math.max(bytes, 1), ALIGN);
+        // At least one byte is allocated (a zero-size allocation may be unaligned), but the segment is sliced
+        // to the exact size so packed types with an empty dimension pass their size checks.
+        return Arena.ofAuto().allocate(Math.max(bytes, 1), ALIGN).asSlice(0, bytes);
     }
 
     static void checkShape(int n, int k) {

@@ -1,0 +1,199 @@
+package dev.compresso.engine.kernel;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+
+import dev.compresso.engine.weights.BsrMatrix;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API block-sparse × dense for {@link BsrMatrix} (4×1 blocks along the output channels).
+ *
+ * <p>Several rows: as {@link CsrVector}, {@code A} is transposed into blocks {@code Aᵀ[K][bw]}, here of
+ * {@code bw} = 2 vectors; each block loads its column of activations once (2 vectors) and feeds the four
+ * channels of the block with it: 8 FMAs per 2 loads and 4 broadcasts, where CSR needs one load per FMA.
+ *
+ * <p>One row: each block is one 128-bit FMA, {@code acc[0..4) += x[col] · block[0..4)}, with two accumulators
+ * alternating to hide the FMA latency.
+ */
+final class BsrVector {
+    private BsrVector() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Four lanes: one block. 128-bit vectors exist on every platform with Vector API intrinsics. */
+    private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
+    private static final int VL = S.length();
+    private static final int W2 = 2 * VL;
+    private static final int R = BsrMatrix.BLOCK_ROWS;
+    /** Block rows widened together: 32 channels, matching {@link CsrVector.Scratch}'s bias/scale tiles. */
+    private static final int CHUNK = 8;
+    /** Blocks widened at once by the one-row path. */
+    private static final int WINDOW = 512;
+    private static final int AT_FLOATS = 1 << 18;
+
+    static void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        if (m1 <= m0 || n1 <= n0) {
+            return;
+        }
+        CsrVector.Scratch s = CsrVector.scratch();
+        if (m1 - m0 < CsrVector.GEMV_ROWS || (long) W2 * w.inFeatures() > Integer.MAX_VALUE / 2) {
+            for (int i = m0; i < m1; i++) {
+                gemvRow(a, w, bias, act, c, i, n0, n1, s);
+            }
+        } else {
+            blocks(a, w, bias, act, c, m0, m1, n0, n1, s);
+        }
+    }
+
+    /** Copies the columns and values of blocks {@code [i0, i1)} into {@code s.cols} and {@code s.vals}. */
+    private static void widen(BsrMatrix w, int i0, int i1, CsrVector.Scratch s) {
+        int len = i1 - i0;
+        s.nnz(len * R);
+        if (len > 0) {
+            MemorySegment.copy(w.blockCol(), JAVA_INT_UNALIGNED, (long) i0 * 4, s.cols, 0, len);
+            MemorySegment.copy(w.values(), JAVA_FLOAT_UNALIGNED, (long) i0 * R * 4, s.vals, 0, len * R);
+        }
+    }
+
+    private static void gemvRow(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act,
+            MemorySegment c, int i, int n0, int n1, CsrVector.Scratch s) {
+        int k = w.inFeatures(), n = w.outFeatures();
+        float[] x = s.x(k);
+        MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, (long) i * k * 4, x, 0, k);
+        int b0 = n0 / R, b1 = (n1 + R - 1) / R;
+        int end = w.blockStart(b1);
+        int ws = 0, we = 0; // the copied window holds blocks [ws, we)
+        int p = w.blockStart(b0);
+        float[] lanes = s.scale; // four floats of scratch for the block row's result
+        for (int b = b0; b < b1; b++) {
+            int e = w.blockStart(b + 1);
+            FloatVector acc0 = FloatVector.zero(S4), acc1 = acc0;
+            while (p < e) {
+                if (p >= we) {
+                    ws = p;
+                    we = Math.min(end, p + WINDOW);
+                    widen(w, ws, we, s);
+                }
+                int t = Math.min(e, we) - ws;
+                int q = p - ws;
+                int[] cols = s.cols;
+                float[] vals = s.vals;
+                for (; q + 1 < t; q += 2) {
+                    acc0 = FloatVector.fromArray(S4, vals, q * R).fma(FloatVector.broadcast(S4, x[cols[q]]), acc0);
+                    acc1 = FloatVector.fromArray(S4, vals, q * R + R).fma(FloatVector.broadcast(S4, x[cols[q + 1]]), acc1);
+                }
+                if (q < t) {
+                    acc0 = FloatVector.fromArray(S4, vals, q * R).fma(FloatVector.broadcast(S4, x[cols[q]]), acc0);
+                }
+                p = t + ws;
+            }
+            acc0.add(acc1).intoArray(lanes, 0);
+            for (int r = 0; r < R && b * R + r < n1; r++) {
+                int j = b * R + r;
+                float v = bias == null ? lanes[r] : lanes[r] + bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, act.apply(v));
+            }
+        }
+    }
+
+    private static void blocks(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act,
+            MemorySegment c, int m0, int m1, int n0, int n1, CsrVector.Scratch s) {
+        int k = w.inFeatures(), n = w.outFeatures();
+        int sr = Math.max(W2, Math.min(16 * W2, AT_FLOATS / Math.max(1, k) / W2 * W2));
+        float[] at = s.at(sr * k);
+        float[] ct = s.ct(CHUNK * R * W2);
+        java.util.Arrays.fill(s.scale, 1f);
+        int nb0 = n0 / R, nb1 = (n1 + R - 1) / R;
+        for (int r0 = m0; r0 < m1; r0 += sr) {
+            int rows = Math.min(sr, m1 - r0);
+            int full = rows / W2;
+            int rest = rows - full * W2;
+            int tails = (rest + VL - 1) / VL;
+            for (int b = 0; b < full; b++) {
+                CsrVector.pack(a, k, r0 + b * W2, W2, W2, at, b * W2 * k);
+            }
+            for (int b = 0; b < tails; b++) {
+                int rr = full * W2 + b * VL;
+                CsrVector.pack(a, k, r0 + rr, Math.min(VL, rows - rr), VL, at, rr * k);
+            }
+            for (int g0 = nb0; g0 < nb1; g0 += CHUNK) {
+                int g1 = Math.min(nb1, g0 + CHUNK);
+                int j0 = g0 * R, j1 = Math.min(n1, g1 * R);
+                int p0 = w.blockStart(g0);
+                widen(w, p0, w.blockStart(g1), s);
+                for (int j = j0; j < j1; j++) {
+                    s.bias[j - j0] = bias == null ? 0f : bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
+                }
+                for (int rb = 0; rb < full; rb++) {
+                    int off = rb * W2 * k;
+                    for (int g = g0; g < g1; g++) {
+                        block2(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
+                                (g - g0) * R * W2);
+                    }
+                    CsrVector.store(ct, W2, c, n, r0 + rb * W2, W2, j0, j1, s, act);
+                }
+                for (int tb = 0; tb < tails; tb++) {
+                    int rr = full * W2 + tb * VL;
+                    int off = rr * k;
+                    for (int g = g0; g < g1; g++) {
+                        block1(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
+                                (g - g0) * R * VL);
+                    }
+                    CsrVector.store(ct, VL, c, n, r0 + rr, Math.min(VL, rows - rr), j0, j1, s, act);
+                }
+            }
+        }
+    }
+
+    /** One block row over a {@link #W2}-row block: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}. */
+    private static void block2(float[] at, int off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
+        FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (; p < e; p++) {
+            int o = off + cols[p] * W2;
+            FloatVector x0 = FloatVector.fromArray(S, at, o);
+            FloatVector x1 = FloatVector.fromArray(S, at, o + VL);
+            int v = p * R;
+            FloatVector w0 = FloatVector.broadcast(S, vals[v]);
+            c00 = x0.fma(w0, c00);
+            c01 = x1.fma(w0, c01);
+            FloatVector w1 = FloatVector.broadcast(S, vals[v + 1]);
+            c10 = x0.fma(w1, c10);
+            c11 = x1.fma(w1, c11);
+            FloatVector w2 = FloatVector.broadcast(S, vals[v + 2]);
+            c20 = x0.fma(w2, c20);
+            c21 = x1.fma(w2, c21);
+            FloatVector w3 = FloatVector.broadcast(S, vals[v + 3]);
+            c30 = x0.fma(w3, c30);
+            c31 = x1.fma(w3, c31);
+        }
+        c00.intoArray(ct, co);
+        c01.intoArray(ct, co + VL);
+        c10.intoArray(ct, co + W2);
+        c11.intoArray(ct, co + W2 + VL);
+        c20.intoArray(ct, co + 2 * W2);
+        c21.intoArray(ct, co + 2 * W2 + VL);
+        c30.intoArray(ct, co + 3 * W2);
+        c31.intoArray(ct, co + 3 * W2 + VL);
+    }
+
+    /** One block row over a {@link #VL}-row block. */
+    private static void block1(float[] at, int off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+        for (; p < e; p++) {
+            FloatVector x = FloatVector.fromArray(S, at, off + cols[p] * VL);
+            int v = p * R;
+            c0 = x.fma(FloatVector.broadcast(S, vals[v]), c0);
+            c1 = x.fma(FloatVector.broadcast(S, vals[v + 1]), c1);
+            c2 = x.fma(FloatVector.broadcast(S, vals[v + 2]), c2);
+            c3 = x.fma(FloatVector.broadcast(S, vals[v + 3]), c3);
+        }
+        c0.intoArray(ct, co);
+        c1.intoArray(ct, co + VL);
+        c2.intoArray(ct, co + 2 * VL);
+        c3.intoArray(ct, co + 3 * VL);
+    }
+}

@@ -1,0 +1,159 @@
+package dev.compresso.jmh;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.compresso.engine.Model;
+import dev.compresso.engine.Session;
+import dev.compresso.engine.SessionOptions;
+import dev.compresso.engine.Tensor;
+import java.io.InputStream;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * all-MiniLM-L6-v2 end to end, Compresso side by side with ONNX Runtime (fp32, 2 threads each): inference at
+ * batch 1, 8 and 32 of 128 tokens ({@code infer}), and model load / session creation ({@code load}).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
+public class MiniLmBenchmark {
+    static final int THREADS = 2;
+
+    static Path model(String resource) throws Exception {
+        Path p = Path.of(System.getProperty("java.io.tmpdir"), "compresso-bench-" + resource);
+        if (!Files.exists(p)) {
+            try (InputStream in = MiniLmBenchmark.class.getClassLoader().getResourceAsStream(resource)) {
+                Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return p;
+    }
+
+    /** Token ids [CLS] w… [SEP] with a fixed pseudo-random body, all 128 positions real tokens. */
+    static long[][] inputs(int batch, int seq) {
+        long[] ids = new long[batch * seq], mask = new long[batch * seq], types = new long[batch * seq];
+        java.util.Random r = new java.util.Random(7);
+        for (int b = 0; b < batch; b++) {
+            for (int s = 0; s < seq; s++) {
+                ids[b * seq + s] = s == 0 ? 101 : s == seq - 1 ? 102 : 1000 + r.nextInt(28000);
+                mask[b * seq + s] = 1;
+            }
+        }
+        return new long[][] {ids, mask, types};
+    }
+
+    @State(Scope.Benchmark)
+    public static class Infer {
+        @Param({"1", "8", "32"})
+        public int batch;
+        @Param({"128"})
+        public int seq;
+        @Param({"compresso", "ort"})
+        public String engine;
+
+        Model model;
+        Session session;
+        Map<String, Tensor> in;
+        OrtEnvironment env;
+        OrtSession ort;
+        Map<String, OnnxTensor> ortIn;
+
+        @Setup(Level.Trial)
+        public void setup() throws Exception {
+            Path p = model("all-minilm-l6-v2.onnx");
+            long[][] x = inputs(batch, seq);
+            long[] shape = {batch, seq};
+            if (engine.equals("compresso")) {
+                model = Model.load(p);
+                session = model.newSession(new SessionOptions().threads(THREADS));
+                in = new HashMap<>();
+                in.put("input_ids", Tensor.ofLongs(shape, x[0]));
+                in.put("attention_mask", Tensor.ofLongs(shape, x[1]));
+                in.put("token_type_ids", Tensor.ofLongs(shape, x[2]));
+            } else {
+                env = OrtEnvironment.getEnvironment();
+                try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+                    o.setIntraOpNumThreads(THREADS);
+                    ort = env.createSession(p.toString(), o);
+                }
+                ortIn = new HashMap<>();
+                ortIn.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(x[0]), shape));
+                ortIn.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(x[1]), shape));
+                ortIn.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(x[2]), shape));
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws Exception {
+            if (session != null) {
+                session.close();
+                model.close();
+            }
+            if (ort != null) {
+                for (OnnxTensor t : ortIn.values()) {
+                    t.close();
+                }
+                ort.close();
+            }
+        }
+    }
+
+    @Benchmark
+    public float infer(Infer s) throws Exception {
+        if (s.session != null) {
+            Map<String, Tensor> out = s.session.run(s.in);
+            return out.get("output_0").data().get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0);
+        }
+        try (OrtSession.Result r = s.ort.run(s.ortIn)) {
+            return ((OnnxTensor) r.get(0)).getFloatBuffer().get(0);
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class Load {
+        @Param({"compresso", "ort"})
+        public String engine;
+        Path path;
+        OrtEnvironment env;
+
+        @Setup(Level.Trial)
+        public void setup() throws Exception {
+            path = model("all-minilm-l6-v2.onnx");
+            env = OrtEnvironment.getEnvironment();
+        }
+    }
+
+    /** Model load until ready to run: {@code Model.load} + {@code newSession} vs ORT {@code createSession}. */
+    @Benchmark
+    @BenchmarkMode(Mode.SingleShotTime)
+    public Object load(Load s) throws Exception {
+        if (s.engine.equals("compresso")) {
+            Model m = Model.load(s.path);
+            return m.newSession(new SessionOptions().threads(THREADS));
+        }
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setIntraOpNumThreads(THREADS);
+            OrtSession session = s.env.createSession(s.path.toString(), o);
+            session.close();
+            return session;
+        }
+    }
+}

@@ -95,4 +95,33 @@ class CliModelTest {
         assertEquals(3L, j.get("runs"));
         assertTrue((Double) j.get("median_ms") > 0 && (Double) j.get("p90_ms") >= (Double) j.get("median_ms"));
     }
+
+    @Test
+    void compressoFileCarriesItsTokenizer() throws Exception {
+        Path onnx = ModelResolver.resolveModel("all-minilm-l6-v2");
+        String tokJson = Files.readString(ModelResolver.tokenizerBeside(onnx));
+        Path sub = Files.createDirectories(dir.resolve("alone"));
+        Path cmp = sub.resolve("minilm.bin"); // no tokenizer beside it, and no telling extension
+        try (dev.compresso.engine.Model m = dev.compresso.engine.Model.load(onnx)) {
+            m.save(cmp, tokJson);
+        }
+        Path input = dir.resolve("one.txt");
+        Files.writeString(input, "A cat sits on the mat.\n");
+        CliTest.Result a = CliTest.run("embed", "--model", cmp.toString(), "--input", input.toString());
+        assertEquals(0, a.code(), a.err());
+        CliTest.Result b = CliTest.run("embed", "--model", onnx.toString(), "--input", input.toString());
+        assertEquals(0, b.code(), b.err());
+        assertTrue(dot((List<?>) Json.parse(a.out().strip()), (List<?>) Json.parse(b.out().strip())) > 0.99999);
+        CliTest.Result i = CliTest.run("inspect", cmp.toString(), "--json");
+        assertEquals(0, i.code(), i.err());
+        assertEquals("compresso", ((Map<?, ?>) Json.parse(i.out().strip())).get("format"));
+        // Saved without a tokenizer: embed says where it looked.
+        Path bare = sub.resolve("bare.bin");
+        try (dev.compresso.engine.Model m = dev.compresso.engine.Model.load(onnx)) {
+            m.save(bare, null);
+        }
+        CliTest.Result c = CliTest.run("embed", "--model", bare.toString(), "--input", input.toString());
+        assertEquals(1, c.code());
+        assertTrue(c.err().contains("bare.bin") && c.err().contains("tokenizer"), c.err());
+    }
 }

@@ -10,4 +10,7 @@ module dev.compresso.engine {
     exports dev.compresso.engine.graph;
     exports dev.compresso.engine.weights;
     exports dev.compresso.engine.kernel;
+    exports dev.compresso.engine.json;
+    exports dev.compresso.engine.format;
+    exports dev.compresso.engine.text;
 }

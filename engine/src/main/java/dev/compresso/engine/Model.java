@@ -1,5 +1,6 @@
 package dev.compresso.engine;
 
+import dev.compresso.engine.format.ModelFiles;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.ValueInfo;
 import dev.compresso.engine.onnx.OnnxImporter;
@@ -22,10 +23,16 @@ import java.util.List;
 public final class Model implements AutoCloseable {
     private final Graph graph;
     private final Path source;
+    private final String tokenizer;
 
     private Model(Graph graph, Path source) {
+        this(graph, source, null);
+    }
+
+    private Model(Graph graph, Path source, String tokenizer) {
         this.graph = graph;
         this.source = source;
+        this.tokenizer = tokenizer;
     }
 
     /**
@@ -39,6 +46,12 @@ public final class Model implements AutoCloseable {
      *                        message names the file and the node)
      */
     public static Model load(Path path) throws IOException, ModelException {
+        if (ModelFiles.isCompresso(path)) {
+            // A Compresso model file: memory-mapped, already fused and packed.
+            ModelFiles.Contents c = ModelFiles.read(path);
+            Plan.validate(c.graph(), path.toString());
+            return new Model(c.graph(), path, c.tokenizer());
+        }
         Graph g = OnnxImporter.load(path);
         Plan.validate(g, path.toString());
         return new Model(g, path);
@@ -90,6 +103,37 @@ public final class Model implements AutoCloseable {
     /** @return graph output names, in order */
     public List<String> outputNames() {
         return graph.outputs().stream().map(ValueInfo::name).toList();
+    }
+
+    /**
+     * The tokenizer stored in the Compresso model file this model was loaded from.
+     *
+     * @return the {@code tokenizer.json} text, or {@code null} (ONNX models, graphs without one)
+     */
+    public String tokenizerJson() {
+        return tokenizer;
+    }
+
+    /**
+     * Saves the graph as a Compresso model file (with the tokenizer this model was loaded with, if any),
+     * atomically: the target holds the old file or the complete new one, never a torn one.
+     *
+     * @param path the target file
+     * @throws IOException if writing fails
+     */
+    public void save(Path path) throws IOException {
+        save(path, tokenizer);
+    }
+
+    /**
+     * Saves the graph and a tokenizer as a Compresso model file, atomically.
+     *
+     * @param path          the target file
+     * @param tokenizerJson {@code tokenizer.json} text to embed, or {@code null}
+     * @throws IOException if writing fails
+     */
+    public void save(Path path, String tokenizerJson) throws IOException {
+        ModelFiles.write(graph, tokenizerJson, java.util.Map.of(), path);
     }
 
     /** @return the file the model was loaded from, or {@code null} */

@@ -14,12 +14,19 @@ import java.util.Set;
 public final class Main {
 
     /** Switches (options without a value) every command may take. */
-    static final Set<String> FLAGS = Set.of("verbose", "json", "quick", "help");
+    static final Set<String> FLAGS = Set.of("verbose", "json", "quick", "help", "per-tensor");
 
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-        for (Command c : List.<Command>of(new KernelsCommand())) {
+        for (Command c : List.<Command>of(
+                new EmbedCommand(),
+                new InspectCommand(),
+                new BenchCommand(),
+                new KernelsCommand(),
+                new QuantizeCommand(),
+                new EvalCommand(),
+                new DemoCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

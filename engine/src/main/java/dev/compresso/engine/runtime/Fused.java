@@ -36,8 +36,12 @@ final class Fused {
             c.observer.linearInput(l.name(), x.data(), m, k);
         }
         if (l.isStatic()) {
-            throw new UnsupportedOperationException("linear " + l.name() + ": static int8 activation scale needs "
-                    + "Kernels.linearInt8Static, which this build does not have yet");
+            if (!(l.weights() instanceof dev.compresso.engine.weights.Int8Panels q)) {
+                throw Ops.fail("linear " + l.name() + ": static activation scale set on " + l.weights().format() + " weights");
+            }
+            Kernels.linearInt8Static(x.data(), m, q, l.staticActivationScale(), l.biasSegment(), l.activation(), y.data(),
+                    c.threads);
+            return y;
         }
         // Exact GELU runs as a separate parallel pass with FastMath: the kernels' scalar epilogue calls a double
         // erf with Math.exp per element, which cost as much as the FFN matrix product itself.

@@ -1,0 +1,159 @@
+package dev.compresso.samples;
+
+import dev.compresso.engine.Model;
+import dev.compresso.engine.Tensor;
+import dev.compresso.engine.format.ModelFiles;
+import dev.compresso.engine.graph.Graph;
+import dev.compresso.engine.text.WordPieceTokenizer;
+import dev.compresso.quant.EmbeddingAgreement;
+import dev.compresso.quant.Fidelity;
+import dev.compresso.quant.Quantizer;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code demo}: all-MiniLM-L6-v2 compressed every way the build supports, one table: file size, load time,
+ * latency (batch 1 × 128 tokens, median), fidelity to fp32 (mean/min cosine, recall@10) on evaluation
+ * sentences disjoint from the calibration sentences.
+ */
+final class DemoCommand implements Command {
+
+    @Override
+    public String name() {
+        return "demo";
+    }
+
+    @Override
+    public String usage() {
+        return "demo [--corpus FILE] [--sentences N] [--calib-sentences C] [--runs R] [--target-cosine X] [--keep DIR]";
+    }
+
+    private record Row(String variant, long bytes, double loadMs, double latencyMs, EmbeddingAgreement a, String note) {}
+
+    @Override
+    public void run(Args args, PrintStream out) throws Exception {
+        String corpus = args.get("corpus");
+        int n = args.getInt("sentences", 400);
+        int calibN = args.getInt("calib-sentences", 64);
+        int runs = args.getInt("runs", 10);
+        double target = args.getDouble("target-cosine", 0.995);
+        String keep = args.get("keep");
+        args.finish();
+        if (n < 4 || calibN < 1 || runs < 1) {
+            throw new UsageException("need --sentences >= 4, --calib-sentences >= 1, --runs >= 1");
+        }
+        List<String> all = corpus != null ? Corpus.readLines(Path.of(corpus)) : Corpus.fromSystemDocs(Corpus.SYSTEM_DIRS, n);
+        if (all.size() > n) {
+            all = all.subList(0, n);
+        }
+        List<List<String>> parts = Corpus.split(all);
+        List<String> calib = parts.get(0).subList(0, Math.min(calibN, parts.get(0).size()));
+        List<String> eval = parts.get(1);
+        if (eval.size() < 2) {
+            throw new java.io.IOException("need at least 4 sentences for a disjoint calibration/evaluation split, found " + all.size());
+        }
+        Path fp32Path = ModelResolver.resolveModel("all-minilm-l6-v2");
+        Path qPath = ModelResolver.resolveModel("all-minilm-l6-v2-q");
+        WordPieceTokenizer tok = ModelResolver.tokenizerFor(fp32Path, null);
+        Path dir = keep != null ? Files.createDirectories(Path.of(keep)) : Files.createTempDirectory("compresso-demo");
+        if (keep != null) {
+            // The exact sentences, so every number can be reproduced with quantize/eval.
+            Files.write(dir.resolve("calib.txt"), calib);
+            Files.write(dir.resolve("eval.txt"), eval);
+        }
+        out.printf(Locale.ROOT, "all-MiniLM-L6-v2: %d calibration and %d evaluation sentences (disjoint)%s; kernels: %s%n",
+                calib.size(), eval.size(), corpus != null ? " from " + corpus : " from /usr/share/doc",
+                dev.compresso.engine.kernel.Kernels.provider());
+        List<Row> rows = new ArrayList<>();
+        long fp32Bytes = Files.size(fp32Path);
+        try (Model fp32 = Model.load(fp32Path)) {
+            Map<String, Tensor> lat = BenchCommand.syntheticInputs(fp32, 1, 128);
+            float[][] ref = Fidelity.embed(fp32, tok, eval);
+            double refLat = Fidelity.medianMillis(fp32, lat, 3, runs);
+            rows.add(new Row("fp32 (ONNX, our engine)", fp32Bytes, Double.NaN, refLat, EmbeddingAgreement.of(ref, ref), ""));
+            record V(String name, Quantizer.Options o) {}
+            List<V> variants = List.of(
+                    new V("fp16", Quantizer.Options.of(Quantizer.Mode.FP16)),
+                    new V("int8 (kernel's mode)", Quantizer.Options.of(Quantizer.Mode.INT8)),
+                    new V("int8 W8A8 dynamic", withInt8Mode(Quantizer.Options.of(Quantizer.Mode.INT8), dev.compresso.engine.kernel.Int8Mode.W8A8)),
+                    new V("int8-static (mse)", staticOptions(Double.NaN)),
+                    new V("int8-static sq0.8 (mse)", staticOptions(0.8)),
+                    new V("auto (cos " + target + ")", withTarget(Quantizer.Options.of(Quantizer.Mode.AUTO), target)));
+            for (V v : variants) {
+                long t0 = System.nanoTime();
+                try {
+                    Quantizer.Result r = Quantizer.run(fp32.graph(), v.o(), tok, calib, s -> {});
+                    Path p = dir.resolve("minilm-" + v.name().replaceAll("[^a-z0-9]+", "-") + ".compresso");
+                    ModelFiles.write(r.graph(), tok.toJson(), Map.of("quantization", String.join("\n", r.report())), p);
+                    rows.add(measure(v.name(), p, tok, eval, ref, lat, runs,
+                            String.format(Locale.ROOT, "pass %.1f s", (System.nanoTime() - t0) / 1e9)));
+                } catch (Exception e) {
+                    rows.add(new Row(v.name(), 0, Double.NaN, Double.NaN, null, "failed: " + e.getMessage()));
+                }
+            }
+            try {
+                rows.add(measure("ORT -q (ONNX, our engine)", qPath, tok, eval, ref, lat, runs, ""));
+            } catch (Exception e) {
+                rows.add(new Row("ORT -q (ONNX, our engine)", Files.size(qPath), Double.NaN, Double.NaN, null, "failed: " + e.getMessage()));
+            }
+        }
+        out.printf(Locale.ROOT, "%-26s %10s %7s %8s %11s %9s %9s %9s  %s%n", "variant", "file MB", "x fp32", "load ms",
+                "latency ms", "cos mean", "cos min", "recall@10", "note");
+        for (Row r : rows) {
+            if (r.a() == null) {
+                out.printf(Locale.ROOT, "%-26s %10s %7s %8s %11s %9s %9s %9s  %s%n", r.variant(), r.bytes() == 0 ? "-" : String.format(Locale.ROOT, "%.2f", r.bytes() / 1e6),
+                        "-", "-", "-", "-", "-", "-", r.note());
+                continue;
+            }
+            out.printf(Locale.ROOT, "%-26s %10.2f %7.3f %8s %11.2f %9.6f %9.6f %9.4f  %s%n", r.variant(), r.bytes() / 1e6,
+                    (double) r.bytes() / fp32Bytes, Double.isNaN(r.loadMs()) ? "-" : String.format(Locale.ROOT, "%.1f", r.loadMs()),
+                    r.latencyMs(), r.a().cosineMean(), r.a().cosineMin(), r.a().recallAt10(), r.note());
+        }
+        out.println("latency: batch 1 x 128 tokens, median of " + runs + " runs; fidelity: sentence embeddings vs fp32 on the evaluation sentences");
+        if (keep == null) {
+            try (var s = Files.list(dir)) {
+                for (Path p : s.toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static Quantizer.Options withInt8Mode(Quantizer.Options o, dev.compresso.engine.kernel.Int8Mode m) {
+        return new Quantizer.Options(o.mode(), o.granularity(), o.smoothAlpha(), o.estimator(), o.targetCosine(), o.budgetMillis(), m);
+    }
+
+    private static Quantizer.Options staticOptions(double alpha) {
+        // One estimator keeps the demo short; `quantize --mode int8-static` tries all four and reports the winner.
+        return new Quantizer.Options(Quantizer.Mode.INT8_STATIC, dev.compresso.quant.Granularity.PER_CHANNEL, alpha,
+                dev.compresso.quant.RangeEstimator.MSE, 0.995, 120_000, dev.compresso.engine.kernel.Int8Mode.AUTO);
+    }
+
+    private static Quantizer.Options withTarget(Quantizer.Options o, double t) {
+        return new Quantizer.Options(o.mode(), o.granularity(), o.smoothAlpha(), o.estimator(), t, o.budgetMillis(), o.int8Mode());
+    }
+
+    private static Row measure(String name, Path p, WordPieceTokenizer tok, List<String> eval, float[][] ref,
+            Map<String, Tensor> lat, int runs, String note) throws Exception {
+        // Load time: best of three (the first load in a JVM also pays class loading).
+        double load = Double.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            long t0 = System.nanoTime();
+            try (Model m = Model.load(p)) {
+                load = Math.min(load, (System.nanoTime() - t0) / 1e6);
+            }
+        }
+        try (Model m = Model.load(p)) {
+            float[][] e = Fidelity.embed(m, tok, eval);
+            double ms = Fidelity.medianMillis(m, lat, 3, runs);
+            return new Row(name, Files.size(p), ModelFiles.isCompresso(p) ? load : Double.NaN, ms, EmbeddingAgreement.of(ref, e), note);
+        }
+    }
+
+}

@@ -62,6 +62,7 @@ final class BsrVector {
             MemorySegment c, int i, int n0, int n1, CsrVector.Scratch s) {
         int k = w.inFeatures(), n = w.outFeatures();
         float[] x = s.x(k);
+        float[] out = s.out(n1 - n0);
         MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, (long) i * k * 4, x, 0, k);
         int b0 = n0 / R, b1 = (n1 + R - 1) / R;
         int end = w.blockStart(b1);
@@ -93,10 +94,11 @@ final class BsrVector {
             acc0.add(acc1).intoArray(lanes, 0);
             for (int r = 0; r < R && b * R + r < n1; r++) {
                 int j = b * R + r;
-                float v = bias == null ? lanes[r] : lanes[r] + bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
-                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, act.apply(v));
+                out[j - n0] = bias == null ? lanes[r] : lanes[r] + bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
             }
         }
+        CsrVector.activate(out, n1 - n0, act);
+        MemorySegment.copy(out, 0, c, JAVA_FLOAT_UNALIGNED, ((long) i * n + n0) * 4, n1 - n0);
     }
 
     private static void blocks(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act,

@@ -74,6 +74,12 @@ final class CsrVector {
             return ct.length >= n ? ct : (ct = new float[n]);
         }
 
+        float[] out = new float[0];
+
+        float[] out(int n) {
+            return out.length >= n ? out : (out = new float[n]);
+        }
+
         float[] x(int n) {
             return x.length >= n ? x : (x = new float[n]);
         }
@@ -148,6 +154,7 @@ final class CsrVector {
             MemorySegment c, int i, int n0, int n1, Scratch s) {
         int k = w.inFeatures(), n = w.outFeatures();
         float[] x = s.x(k);
+        float[] out = s.out(n1 - n0);
         MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, (long) i * k * 4, x, 0, k);
         MemorySegment rp = w.rowPtr();
         int end = rp.getAtIndex(JAVA_INT_UNALIGNED, n1);
@@ -178,8 +185,10 @@ final class CsrVector {
             if (bias != null) {
                 acc += bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
             }
-            c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, act.apply(acc));
+            out[j - n0] = acc;
         }
+        activate(out, n1 - n0, act);
+        MemorySegment.copy(out, 0, c, JAVA_FLOAT_UNALIGNED, ((long) i * n + n0) * 4, n1 - n0);
     }
 
     /**
@@ -314,6 +323,33 @@ final class CsrVector {
         }
     }
 
+    /**
+     * Applies {@code act} to {@code v[0..cnt)} in place: in vector lanes for GELU (the scalar route through
+     * {@code double} exp/erf costs more than a sparse product), and switched outside the loops, since
+     * {@link Activation#apply} is too large to inline.
+     */
+    static void activate(float[] v, int cnt, Activation act) {
+        switch (act) {
+            case NONE -> { }
+            case RELU -> {
+                for (int q = 0; q < cnt; q++) {
+                    v[q] = v[q] > 0f ? v[q] : 0f; // NaN to 0, as the reference does
+                }
+            }
+            case GELU, GELU_TANH -> {
+                VectorSpecies<Float> g = Fp32Vector.S;
+                int q = 0;
+                for (; q + g.length() <= cnt; q += g.length()) {
+                    FloatVector x = FloatVector.fromArray(g, v, q);
+                    (act == Activation.GELU ? Fp32Vector.gelu(x) : Fp32Vector.geluTanh(x)).intoArray(v, q);
+                }
+                for (; q < cnt; q++) {
+                    v[q] = act.apply(v[q]);
+                }
+            }
+        }
+    }
+
     /** Writes the tile {@code ct[(j-j0)·bw + r]} to {@code C[r0 + r][j]} through the epilogue. */
     static void store(float[] ct, int bw, MemorySegment c, int n, int r0, int rows, int j0, int j1, Scratch s,
             Activation act) {
@@ -330,20 +366,7 @@ final class CsrVector {
             for (; jj < cnt; jj++) {
                 row[jj] = ct[jj * bw + r] * scale[jj] + bias[jj];
             }
-            // Switched outside the loop: Activation.apply is too large to inline.
-            switch (act) {
-                case NONE -> { }
-                case RELU -> {
-                    for (int q = 0; q < cnt; q++) {
-                        row[q] = row[q] > 0f ? row[q] : 0f;
-                    }
-                }
-                default -> {
-                    for (int q = 0; q < cnt; q++) {
-                        row[q] = act.apply(row[q]);
-                    }
-                }
-            }
+            activate(row, cnt, act);
             MemorySegment.copy(row, 0, c, JAVA_FLOAT_UNALIGNED, ((long) (r0 + r) * n + j0) * 4, cnt);
         }
     }

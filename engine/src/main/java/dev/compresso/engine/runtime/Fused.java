@@ -37,14 +37,42 @@ final class Fused {
         }
         if (l.isStatic()) {
             if (!(l.weights() instanceof dev.compresso.engine.weights.Int8Panels q)) {
-                throw Ops.fail("linear " + l.name() + ": static activation scale set on " + l.weights().format() + " weights");
+                throw Ops.fail("static activation scale needs int8 weights, has " + l.weights().format());
             }
-            Kernels.linearInt8Static(x.data(), m, q, l.staticActivationScale(), l.biasSegment(), l.activation(), y.data(),
-                    c.threads);
+            boolean geluS = l.activation() == dev.compresso.engine.kernel.Activation.GELU;
+            Kernels.linearInt8Static(x.data(), m, q, l.staticActivationScale(), l.biasSegment(),
+                    geluS ? dev.compresso.engine.kernel.Activation.NONE : l.activation(), y.data(), c.threads);
+            if (geluS) {
+                geluAll(y.data(), (long) m * n, c.threads);
+            }
             return y;
         }
-        Kernels.linear(x.data(), m, l.weights(), l.biasSegment(), l.activation(), y.data(), l.int8Mode(), c.threads);
+        // Exact GELU runs as a separate parallel pass with FastMath: the kernels' scalar epilogue calls a double
+        // erf with Math.exp per element, which cost as much as the FFN matrix product itself.
+        boolean gelu = l.activation() == dev.compresso.engine.kernel.Activation.GELU;
+        Kernels.linear(x.data(), m, l.weights(), l.biasSegment(), gelu ? dev.compresso.engine.kernel.Activation.NONE
+                : l.activation(), y.data(), l.int8Mode(), c.threads);
+        if (gelu) {
+            geluAll(y.data(), (long) m * n, c.threads);
+        }
         return y;
+    }
+
+    private static void geluAll(MemorySegment ys, long total, int threads) {
+        int t = (int) Math.max(1, Math.min(threads, total / 65536));
+        KernelPool.run(t, id -> geluRange(ys, total * id / t, total * (id + 1) / t));
+    }
+
+    private static void geluRange(MemorySegment s, long from, long to) {
+        float[] buf = new float[4096];
+        for (long i = from; i < to; i += buf.length) {
+            int len = (int) Math.min(buf.length, to - i);
+            MemorySegment.copy(s, F, i * 4, buf, 0, len);
+            for (int j = 0; j < len; j++) {
+                buf[j] = FastMath.gelu(buf[j]);
+            }
+            MemorySegment.copy(buf, 0, s, F, i * 4, len);
+        }
     }
 
     static Tensor layerNorm(LayerNorm ln, Tensor[] in, Ctx c) {
@@ -125,58 +153,108 @@ final class Fused {
         int tasks = bsz * h;
         int t = Math.min(c.threads, tasks);
         KernelPool.run(t, id -> {
-            float[] kt = new float[d * s], vv = new float[s * d], qr = new float[d], sc = new float[s], o = new float[d];
-            for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
-                int b = task / h, head = task % h;
-                long base = (long) b * s * hd + (long) head * d;
-                // K transposed to [D][S] and V as [S][D]: inner loops become saxpy that C2 vectorizes.
-                for (int j = 0; j < s; j++) {
-                    long off = (base + (long) j * hd) * 4;
-                    for (int e = 0; e < d; e++) {
-                        kt[e * s + j] = K.getAtIndex(F, off / 4 + e);
-                    }
-                    MemorySegment.copy(V, F, off, vv, j * d, d);
-                }
-                for (int i = 0; i < s; i++) {
-                    MemorySegment.copy(Q, F, (base + (long) i * hd) * 4, qr, 0, d);
-                    Arrays.fill(sc, 0f);
-                    for (int e = 0; e < d; e++) {
-                        float qv = qr[e];
-                        int ko = e * s;
-                        for (int j = 0; j < s; j++) {
-                            sc[j] += qv * kt[ko + j];
-                        }
-                    }
-                    float max = Float.NEGATIVE_INFINITY;
-                    long mo = ms == null ? 0 : b * ms[0] + head * ms[1] + i * ms[2];
-                    for (int j = 0; j < s; j++) {
-                        float val = sc[j] * scale;
-                        if (ms != null) {
-                            val += M.getAtIndex(F, mo + j * ms[3]);
-                        }
-                        sc[j] = val;
-                        max = Math.max(max, val);
-                    }
-                    float sum = 0;
-                    for (int j = 0; j < s; j++) {
-                        float e = (float) Math.exp(sc[j] - max);
-                        sc[j] = e;
-                        sum += e;
-                    }
-                    float inv = 1f / sum;
-                    Arrays.fill(o, 0f);
-                    for (int j = 0; j < s; j++) {
-                        float p = sc[j] * inv;
-                        int vo = j * d;
-                        for (int e = 0; e < d; e++) {
-                            o[e] += p * vv[vo + e];
-                        }
-                    }
-                    MemorySegment.copy(o, 0, O, F, (base + (long) i * hd) * 4, d);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                HeadScratch hs = new HeadScratch(arena, s, d);
+                for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
+                    headGemm(Q, K, V, M, ms, O, task / h, task % h, s, hd, d, scale, hs);
                 }
             }
         });
         return out;
+    }
+
+    /** Per-thread buffers of one attention call: Q_h, packed K_h and V_hᵀ, scores, output. */
+    private static final class HeadScratch {
+        final MemorySegment q, kPacked, vPacked, scores, out;
+        final float[] row, mrow;
+
+        HeadScratch(java.lang.foreign.Arena arena, int s, int d) {
+            q = arena.allocate((long) s * d * 4, 64);
+            kPacked = arena.allocate(dev.compresso.engine.weights.Panels.elementCount(s, d) * 4, 64);
+            vPacked = arena.allocate(dev.compresso.engine.weights.Panels.elementCount(d, s) * 4, 64);
+            scores = arena.allocate((long) s * s * 4, 64);
+            out = arena.allocate((long) s * d * 4, 64);
+            row = new float[Math.max(s, d)];
+            mrow = new float[s];
+        }
+    }
+
+    /**
+     * One (batch, head) pair on the packed GEMM kernels: {@code S = Q_h · K_hᵀ} with K_h packed as weights
+     * {@code [S, D]}, row softmax with mask, {@code O_h = P · V_h} with V_hᵀ packed as weights {@code [D, S]}.
+     */
+    private static void headGemm(MemorySegment Q, MemorySegment K, MemorySegment V, MemorySegment M, long[] ms,
+            MemorySegment O, int b, int head, int s, int hd, int d, float scale, HeadScratch hs) {
+        long base = (long) b * s * hd + (long) head * d;
+        float[] row = hs.row;
+        for (int j = 0; j < s; j++) {
+            long off = (base + (long) j * hd) * 4;
+            MemorySegment.copy(Q, F, off, row, 0, d);
+            for (int e = 0; e < d; e++) {
+                row[e] *= scale;
+            }
+            MemorySegment.copy(row, 0, hs.q, F, (long) j * d * 4, d);
+            MemorySegment.copy(K, F, off, row, 0, d);
+            for (int e = 0; e < d; e++) {
+                hs.kPacked.setAtIndex(F, dev.compresso.engine.weights.Panels.index(j, e, d), row[e]);
+            }
+            MemorySegment.copy(V, F, off, row, 0, d);
+            for (int e = 0; e < d; e++) {
+                hs.vPacked.setAtIndex(F, dev.compresso.engine.weights.Panels.index(e, j, s), row[e]);
+            }
+        }
+        var kw = new dev.compresso.engine.weights.Fp32Panels(s, d, hs.kPacked);
+        var vw = new dev.compresso.engine.weights.Fp32Panels(d, s, hs.vPacked);
+        Kernels.linear(hs.q, s, kw, null, dev.compresso.engine.kernel.Activation.NONE, hs.scores,
+                dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
+        float[] mrow = hs.mrow;
+        boolean rowMask = ms != null && ms[2] == 0;
+        long mo = ms == null ? 0 : b * ms[0] + head * ms[1];
+        if (rowMask) {
+            for (int j = 0; j < s; j++) {
+                mrow[j] = M.getAtIndex(F, mo + j * ms[3]);
+            }
+        }
+        for (int i = 0; i < s; i++) {
+            MemorySegment.copy(hs.scores, F, (long) i * s * 4, row, 0, s);
+            if (rowMask) {
+                addRow(row, mrow, s);
+            } else if (ms != null) {
+                for (int j = 0; j < s; j++) {
+                    row[j] += M.getAtIndex(F, mo + i * ms[2] + j * ms[3]);
+                }
+            }
+            softmaxRow(row, s);
+            MemorySegment.copy(row, 0, hs.scores, F, (long) i * s * 4, s);
+        }
+        Kernels.linear(hs.scores, s, vw, null, dev.compresso.engine.kernel.Activation.NONE, hs.out,
+                dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
+        for (int i = 0; i < s; i++) {
+            MemorySegment.copy(hs.out, (long) i * d * 4, O, (base + (long) i * hd) * 4, (long) d * 4);
+        }
+    }
+
+    private static void addRow(float[] y, float[] x, int n) {
+        for (int i = 0; i < n; i++) {
+            y[i] += x[i];
+        }
+    }
+
+    private static void softmaxRow(float[] x, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[i]);
+        }
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = FastMath.exp(x[i] - max);
+            x[i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < n; i++) {
+            x[i] *= inv;
+        }
     }
 
     static Tensor fakeQuant(Tensor x, Ctx c) {

@@ -55,15 +55,20 @@ final class EmbedCommand implements Command {
 
         List<String> lines = input.equals("-") ? readLines(System.in, "standard input") : readLines(Path.of(input));
         Path modelPath = ModelResolver.resolveModel(modelSpec);
-        WordPieceTokenizer tokenizer = ModelResolver.tokenizerFor(modelPath, tokenizerOpt);
+        // Find the tokenizer before the (slow) model load, so a missing one fails fast.
+        WordPieceTokenizer early = ModelResolver.tokenizerFor(modelPath, tokenizerOpt);
         SessionOptions options = new SessionOptions();
         if (threads > 0) {
             options.threads(threads);
         }
         float[][] vectors;
-        try (Model model = Model.load(modelPath);
-             SentenceEmbedder embedder = new SentenceEmbedder(model, tokenizer, options, batch)) {
-            vectors = embedder.embed(lines);
+        try (Model model = Model.load(modelPath)) {
+            // A loaded Compresso model hands over the tokenizer it carries (the same the header held).
+            WordPieceTokenizer tokenizer = tokenizerOpt == null && model.tokenizerJson() != null
+                    ? ModelResolver.tokenizerFor(model, modelPath, null) : early;
+            try (SentenceEmbedder embedder = new SentenceEmbedder(model, tokenizer, options, batch)) {
+                vectors = embedder.embed(lines);
+            }
         }
         if (output == null) {
             for (float[] v : vectors) {

@@ -185,21 +185,31 @@ final class InspectCommand implements Command {
         }
         List<Object> lin = (List<Object>) r.get("linear");
         out.printf("%nlinear layers (%d)%n", lin.size());
+        int w = 4;
+        for (Object o : lin) {
+            w = Math.max(w, String.valueOf(((Map<String, Object>) o).get("name")).length());
+        }
+        String nameCol = "  %-" + w + "s";
         if (!lin.isEmpty()) {
-            out.printf("  %-40s %-14s %11s %10s %8s  %s%n", "name", "format", "out x in", "bytes", "sparsity", "int8 mode");
+            out.printf(nameCol + " %-14s %11s %10s %8s  %s%n", "name", "format", "out x in", "bytes", "sparsity",
+                    "int8 mode");
         }
         for (Object o : lin) {
             Map<String, Object> m = (Map<String, Object>) o;
-            out.printf("  %-40s %-14s %11s %10s %7.2f%%  %s%n", m.get("name"), m.get("format"),
+            out.printf(nameCol + " %-14s %11s %10s %7.2f%%  %s%n", m.get("name"), m.get("format"),
                     m.get("out") + "x" + m.get("in"), bytes((Long) m.get("bytes")), 100 * (Double) m.get("sparsity"),
                     m.get("int8_mode") == null ? "-" : m.get("int8_mode"));
         }
         List<Object> ts = (List<Object>) r.get("tensors");
         out.printf("%ntensors (%d)%n", ts.size());
+        int tw = 4;
+        for (Object o : ts) {
+            tw = Math.max(tw, String.valueOf(((Map<String, Object>) o).get("name")).length());
+        }
         for (Object o : ts) {
             Map<String, Object> m = (Map<String, Object>) o;
             Object sp = m.get("sparsity");
-            out.printf("  %-48s %-7s %-16s %10s %s%n", m.get("name"), m.get("dtype"),
+            out.printf("  %-" + tw + "s %-7s %-16s %10s %s%n", m.get("name"), m.get("dtype"),
                     java.util.Arrays.toString((long[]) m.get("shape")), bytes((Long) m.get("bytes")),
                     sp == null ? "" : String.format("%6.2f%%", 100 * (Double) sp));
         }

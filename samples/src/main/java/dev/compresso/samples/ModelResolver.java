@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import dev.compresso.engine.Model;
 import dev.compresso.engine.json.Json;
 import dev.compresso.engine.json.JsonException;
 import dev.compresso.engine.text.WordPieceTokenizer;
@@ -231,5 +232,22 @@ final class ModelResolver {
                     + stem + "-tokenizer.json or tokenizer.json beside it; pass --tokenizer FILE");
         }
         return WordPieceTokenizer.fromJson(beside);
+    }
+
+    /**
+     * As {@link #tokenizerFor(Path, String)} for a loaded model: prefers the tokenizer the model itself
+     * carries ({@link Model#tokenizerJson()}) over a file beside it.
+     *
+     * @param model  the loaded model
+     * @param file   the file it was loaded from
+     * @param option the {@code --tokenizer} value, or null
+     * @return the tokenizer
+     * @throws IOException if there is none, or it cannot be read (the message names the file)
+     */
+    static WordPieceTokenizer tokenizerFor(Model model, Path file, String option) throws IOException {
+        if (option == null && model.tokenizerJson() != null) {
+            return WordPieceTokenizer.fromJson(model.tokenizerJson(), file + " (embedded tokenizer)");
+        }
+        return tokenizerFor(file, option);
     }
 }

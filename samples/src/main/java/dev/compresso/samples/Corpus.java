@@ -140,7 +140,8 @@ final class Corpus {
             return false;
         }
         String[] words = s.split(" ");
-        if (words.length < 6 || words.length > 40 || s.contains("http") || s.contains("@") || s.contains("--")) {
+        if (words.length < 6 || words.length > 40 || s.contains("http") || s.contains("@") || s.contains("--")
+                || s.matches(".*[*#/_=<>{}\\[\\]|].*")) { // changelog bullets, paths, markup, code
             return false;
         }
         int letters = 0;

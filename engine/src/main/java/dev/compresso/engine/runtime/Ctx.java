@@ -20,7 +20,14 @@ final class Ctx {
         this.opset = opset;
     }
 
-    /** A zeroed tensor from the pool (or a fresh GC-managed one at load time, when there is no pool). */
+    /** Like {@link #alloc} but zero-filled. */
+    Tensor allocZeroed(DType t, long[] shape) {
+        Tensor x = alloc(t, shape);
+        x.data().fill((byte) 0);
+        return x;
+    }
+
+    /** A tensor from the pool, contents undefined (the op must write every element) (or a fresh GC-managed one at load time, when there is no pool). */
     Tensor alloc(DType t, long[] shape) {
         long n = Tensor.count(shape);
         if (pool == null) {

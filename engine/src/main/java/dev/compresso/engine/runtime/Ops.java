@@ -915,7 +915,7 @@ final class Ops {
         long[] s = Vals.longs(shapeT);
         Attribute a = nd.attribute("value");
         DType t = a == null ? DType.FLOAT : a.t().dtype();
-        Tensor out = c.alloc(t, s);
+        Tensor out = c.allocZeroed(t, s);
         if (a != null) {
             int eb = t.bytes();
             MemorySegment v = a.t().data();

@@ -228,14 +228,13 @@ public final class Plan {
         private final Map<Long, MemorySegment> inUse = new HashMap<>();
         private final Map<Long, Integer> refs = new HashMap<>();
 
+        /** A buffer of at least {@code bytes}; contents are undefined when reused (every op writes all of it). */
         MemorySegment allocate(long bytes) {
             long size = Math.max(bytes, 64);
             ArrayDeque<MemorySegment> q = free.get(size);
             MemorySegment s = q == null ? null : q.poll();
             if (s == null) {
                 s = arena.allocate(size, 64);
-            } else {
-                s.fill((byte) 0);
             }
             inUse.put(s.address(), s);
             refs.put(s.address(), 0);

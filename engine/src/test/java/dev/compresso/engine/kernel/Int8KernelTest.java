@@ -99,7 +99,13 @@ class Int8KernelTest {
                         assertEquals(e[i * n + j], got[i * n + j], tol, where + " W8A32 C[" + i + "][" + j + "]");
                     }
                 }
-                Kernels.linear(as, m, w, bias, act, c, Int8Mode.AUTO, threads);
+                // AUTO runs the mode resolve() names for the shape, bit for bit.
+                MemorySegment auto = Panels.allocate((long) m * n * 4);
+                Kernels.linear(as, m, w, bias, act, auto, Int8Mode.AUTO, threads);
+                Kernels.linear(as, m, w, bias, act, c, Kernels.resolve(Int8Mode.AUTO, m, n, k), threads);
+                got = floats(auto, m * n);
+                e = floats(c, m * n);
+                for (int i = 0; i < m * n; i++) assertSame(e[i], got[i], where + " AUTO C" + i);
             }
         }
     }
@@ -213,6 +219,15 @@ class Int8KernelTest {
                 assertEquals(acc * (1f * w.scale(j)), Kernels.getFloat(c, j), 0f, "saturated C[0][" + j + "]");
             }
         }
+    }
+
+    @Test
+    void autoResolvesToTheMeasuredFasterMode() {
+        for (int[] sh : new int[][] {{1, 384, 384}, {1, 1536, 384}, {128, 384, 384}, {128, 1536, 384}, {1024, 1024, 1024},
+            {1, 4096, 4096}}) {
+            assertEquals(Int8Mode.W8A32, Kernels.resolve(Int8Mode.AUTO, sh[0], sh[1], sh[2]));
+        }
+        assertEquals(Int8Mode.W8A8, Kernels.resolve(Int8Mode.W8A8, 1, 1, 1));
     }
 
     @Test

@@ -153,4 +153,61 @@ class MiniLmOrtTest {
             assertEquals(6, att);
         }
     }
+
+    @Test
+    void sessionReusesBuffersAcrossShapesAndObserverSeesEveryLinear() throws Exception {
+        Path p = Oracle.resource("all-minilm-l6-v2.onnx");
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        ActivationObserver obs = (name, input, rows, cols) -> {
+            seen.add(name);
+            assertTrue(input.byteSize() >= (long) rows * cols * 4 && cols > 0, name);
+        };
+        try (Model m = Model.load(p); Session s = m.newSession(new SessionOptions().threads(2).observer(obs))) {
+            Map<String, Tensor> big = Oracle.bertInputs(lengths(8), 5), small = Oracle.bertInputs(lengths(1), 6);
+            float[] first = s.run(big).get("output_0").toFloatArray();
+            assertEquals(37, seen.size());
+            assertEquals(m.graph().linears().stream().map(l -> l.name()).toList(), seen);
+            float[] one = s.run(small).get("output_0").toFloatArray();
+            float[] again = s.run(big).get("output_0").toFloatArray();
+            assertArrayEquals(first, again);
+            assertArrayEquals(one, s.run(small).get("output_0").toFloatArray());
+        }
+    }
+
+    @Test
+    void passesCanSwapWeightsAndSetStaticInt8() throws Exception {
+        Path p = Oracle.resource("all-minilm-l6-v2.onnx");
+        Map<String, Tensor> in = Oracle.bertInputs(lengths(3), 9);
+        try (Model m = Model.load(p)) {
+            float[] ref;
+            try (Session s = m.newSession()) {
+                ref = s.run(in).get("output_0").toFloatArray();
+            }
+            var g = m.graph();
+            for (Linear l : g.linears()) {
+                float[] w = l.weights().toDense();
+                int n = l.outFeatures(), k = l.inFeatures();
+                byte[] q = new byte[n * k];
+                float[] sc = new float[n];
+                for (int r = 0; r < n; r++) {
+                    float mx = 0;
+                    for (int c = 0; c < k; c++) {
+                        mx = Math.max(mx, Math.abs(w[r * k + c]));
+                    }
+                    sc[r] = mx / 127f;
+                    for (int c = 0; c < k; c++) {
+                        q[r * k + c] = (byte) Math.round(w[r * k + c] / sc[r]);
+                    }
+                }
+                g.replace(l, l.withWeights(dev.compresso.engine.weights.Int8Panels.pack(q, sc, n, k))
+                        .withStaticActivationScale(0.05f));
+            }
+            try (Session s = m.newSession()) {
+                float[] got = s.run(in).get("output_0").toFloatArray();
+                double cos = minPooledCosine(ref, got, in.get("attention_mask").toLongArray(), 3);
+                System.out.println("static int8 (scale 0.05 everywhere) vs fp32: min pooled cosine " + cos);
+                assertTrue(cos > 0.8, "static int8 wiring produced garbage: " + cos);
+            }
+        }
+    }
 }

@@ -5,9 +5,9 @@ import dev.compresso.engine.SessionOptions;
 import dev.compresso.engine.json.Json;
 import dev.compresso.engine.text.SentenceEmbedder;
 import dev.compresso.engine.text.WordPieceTokenizer;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -61,30 +61,45 @@ final class EmbedCommand implements Command {
         if (threads > 0) {
             options.threads(threads);
         }
-        float[][] vectors;
+        if (output != null) {
+            Path parent = Path.of(output).toAbsolutePath().getParent();
+            if (parent == null || !Files.isDirectory(parent)) {
+                throw new NoSuchFileException(output, null, "the output's directory does not exist");
+            }
+        }
         try (Model model = Model.load(modelPath)) {
             // A loaded Compresso model hands over the tokenizer it carries (the same the header held).
             WordPieceTokenizer tokenizer = tokenizerOpt == null && model.tokenizerJson() != null
                     ? ModelResolver.tokenizerFor(model, modelPath, null) : early;
             try (SentenceEmbedder embedder = new SentenceEmbedder(model, tokenizer, options, batch)) {
-                vectors = embedder.embed(lines);
+                if (output == null) {
+                    embedInChunks(embedder, lines, out);
+                    out.flush();
+                } else {
+                    AtomicFiles.write(Path.of(output), os -> {
+                        PrintStream ps = new PrintStream(new BufferedOutputStream(os, 1 << 16), false,
+                                StandardCharsets.UTF_8);
+                        embedInChunks(embedder, lines, ps);
+                        ps.flush();
+                        if (ps.checkError()) {
+                            throw new IOException(output + ": write failed");
+                        }
+                    });
+                }
             }
-        }
-        if (output == null) {
-            for (float[] v : vectors) {
-                out.println(Json.write(v));
-            }
-        } else {
-            AtomicFiles.write(Path.of(output), os -> writeLines(vectors, os));
         }
     }
 
-    private static void writeLines(float[][] vectors, OutputStream os) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        for (float[] v : vectors) {
-            sb.setLength(0);
-            sb.append(Json.write(v)).append('\n');
-            os.write(sb.toString().getBytes(StandardCharsets.UTF_8));
+    /** Lines per embed call: large inputs stream out without holding every vector in memory. */
+    static final int CHUNK = 4096;
+
+    private static void embedInChunks(SentenceEmbedder embedder, List<String> lines, PrintStream out)
+            throws Exception {
+        for (int start = 0; start < lines.size(); start += CHUNK) {
+            float[][] vectors = embedder.embed(lines.subList(start, Math.min(lines.size(), start + CHUNK)));
+            for (float[] v : vectors) {
+                out.println(Json.write(v));
+            }
         }
     }
 

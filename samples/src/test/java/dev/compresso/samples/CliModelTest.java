@@ -61,6 +61,11 @@ class CliModelTest {
             assertEquals(1.0, dot(v[i], v[i]), 1e-4);
         }
         assertTrue(dot(v[0], v[2]) > 0.5 && dot(v[0], v[3]) < 0.2, dot(v[0], v[2]) + " " + dot(v[0], v[3]));
+        // An output directory that does not exist fails (exit 1, naming it) and writes nothing.
+        CliTest.Result bad = CliTest.run("embed", "--model", "all-minilm-l6-v2", "--input", input.toString(),
+                "--output", dir.resolve("no/such/out.jsonl").toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("out.jsonl"), bad.err());
         // Same vectors on stdout without --output, and with the tokenizer given explicitly.
         CliTest.Result s = CliTest.run("embed", "--model", dir.resolve("cache/all-minilm-l6-v2.onnx").toString(),
                 "--input", input.toString(), "--tokenizer",

@@ -37,10 +37,14 @@ final class Fused {
         }
         if (l.isStatic()) {
             if (!(l.weights() instanceof dev.compresso.engine.weights.Int8Panels q)) {
-                throw Ops.fail("linear " + l.name() + ": static activation scale set on " + l.weights().format() + " weights");
+                throw Ops.fail("static activation scale needs int8 weights, has " + l.weights().format());
             }
-            Kernels.linearInt8Static(x.data(), m, q, l.staticActivationScale(), l.biasSegment(), l.activation(), y.data(),
-                    c.threads);
+            boolean geluS = l.activation() == dev.compresso.engine.kernel.Activation.GELU;
+            Kernels.linearInt8Static(x.data(), m, q, l.staticActivationScale(), l.biasSegment(),
+                    geluS ? dev.compresso.engine.kernel.Activation.NONE : l.activation(), y.data(), c.threads);
+            if (geluS) {
+                geluAll(y.data(), (long) m * n, c.threads);
+            }
             return y;
         }
         // Exact GELU runs as a separate parallel pass with FastMath: the kernels' scalar epilogue calls a double
@@ -49,12 +53,14 @@ final class Fused {
         Kernels.linear(x.data(), m, l.weights(), l.biasSegment(), gelu ? dev.compresso.engine.kernel.Activation.NONE
                 : l.activation(), y.data(), l.int8Mode(), c.threads);
         if (gelu) {
-            long total = (long) m * n;
-            MemorySegment ys = y.data();
-            int t = (int) Math.max(1, Math.min(c.threads, total / 65536));
-            KernelPool.run(t, id -> geluRange(ys, total * id / t, total * (id + 1) / t));
+            geluAll(y.data(), (long) m * n, c.threads);
         }
         return y;
+    }
+
+    private static void geluAll(MemorySegment ys, long total, int threads) {
+        int t = (int) Math.max(1, Math.min(threads, total / 65536));
+        KernelPool.run(t, id -> geluRange(ys, total * id / t, total * (id + 1) / t));
     }
 
     private static void geluRange(MemorySegment s, long from, long to) {

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 class WordPieceOracleTest {
 
     private static HuggingFaceTokenizer oracle;
+    private static Path file;
     private static final WordPieceTokenizer TOK = MiniLmTokenizer.get();
 
     @BeforeAll
@@ -33,16 +34,19 @@ class WordPieceOracleTest {
         Files.createDirectories(cache);
         System.setProperty("DJL_CACHE_DIR", cache.toString());
         System.setProperty("ai.djl.offline", "true");
-        Path file = Files.createTempFile(cache, "tokenizer", ".json");
+        file = Files.createTempFile(cache, "tokenizer", ".json");
         Files.writeString(file, MiniLmTokenizer.json());
         // Truncation as in the file (128); no padding, so lengths compare directly.
         oracle = HuggingFaceTokenizer.newInstance(file, Map.of("padding", "false"));
     }
 
     @AfterAll
-    static void close() {
+    static void close() throws Exception {
         if (oracle != null) {
             oracle.close();
+        }
+        if (file != null) {
+            Files.deleteIfExists(file);
         }
     }
 

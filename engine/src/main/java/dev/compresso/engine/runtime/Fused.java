@@ -153,27 +153,45 @@ final class Fused {
         int tasks = bsz * h;
         int t = Math.min(c.threads, tasks);
         KernelPool.run(t, id -> {
-            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-                HeadScratch hs = new HeadScratch(arena, s, d);
-                for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
-                    headGemm(Q, K, V, M, ms, O, task / h, task % h, s, hd, d, scale, hs);
-                }
+            HeadScratch hs = HeadScratch.get(s, d);
+            for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
+                headGemm(Q, K, V, M, ms, O, task / h, task % h, s, hd, d, scale, hs);
             }
         });
         return out;
     }
 
-    /** Per-thread buffers of one attention call: Q_h, packed K_h and V_hᵀ, scores, output. */
+    /**
+     * Per-thread attention buffers: Q_h, packed K_h and V_hᵀ, scores, output. They come from an automatic
+     * (shared) arena like every other kernel operand: segments of a different session kind (e.g. confined)
+     * made C2's profiled loop predicates in the GEMM kernel fail and recompile in a loop.
+     */
     private static final class HeadScratch {
+        private static final ThreadLocal<HeadScratch> CACHE = new ThreadLocal<>();
+        final int s, d;
         final MemorySegment q, kPacked, vPacked, scores, out;
         final float[] row, mrow;
 
-        HeadScratch(java.lang.foreign.Arena arena, int s, int d) {
-            q = arena.allocate((long) s * d * 4, 64);
-            kPacked = arena.allocate(dev.compresso.engine.weights.Panels.elementCount(s, d) * 4, 64);
-            vPacked = arena.allocate(dev.compresso.engine.weights.Panels.elementCount(d, s) * 4, 64);
-            scores = arena.allocate((long) s * s * 4, 64);
-            out = arena.allocate((long) s * d * 4, 64);
+        static HeadScratch get(int s, int d) {
+            HeadScratch h = CACHE.get();
+            if (h == null || h.s != s || h.d != d) {
+                h = new HeadScratch(s, d);
+                CACHE.set(h);
+            }
+            return h;
+        }
+
+        private HeadScratch(int s, int d) {
+            this.s = s;
+            this.d = d;
+            java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
+            q = arena.allocate(Math.max(1, (long) s * d * 4), 64).asSlice(0, (long) s * d * 4);
+            kPacked = arena.allocate(Math.max(1, dev.compresso.engine.weights.Panels.elementCount(s, d) * 4), 64)
+                    .asSlice(0, dev.compresso.engine.weights.Panels.elementCount(s, d) * 4);
+            vPacked = arena.allocate(Math.max(1, dev.compresso.engine.weights.Panels.elementCount(d, s) * 4), 64)
+                    .asSlice(0, dev.compresso.engine.weights.Panels.elementCount(d, s) * 4);
+            scores = arena.allocate(Math.max(1, (long) s * s * 4), 64).asSlice(0, (long) s * s * 4);
+            out = arena.allocate(Math.max(1, (long) s * d * 4), 64).asSlice(0, (long) s * d * 4);
             row = new float[Math.max(s, d)];
             mrow = new float[s];
         }

@@ -132,8 +132,10 @@ class Fp32KernelTest {
     void largerShapesSplitOverThreads() {
         check(127, 384, 384, Activation.GELU, true, 2, 300);
         check(1000, 33, 7, Activation.NONE, false, 2, 301);
-        check(7, 1000, 127, Activation.RELU, true, 2, 302);
-        check(1, 1000, 1000, Activation.NONE, true, 2, 303);
+        // Above Kernels.PARALLEL_MIN_WORK (2^20 multiply-adds): split over channels, uneven panel counts.
+        check(7, 1000, 160, Activation.RELU, true, 2, 302);
+        check(1, 1100, 1000, Activation.NONE, true, 2, 303);
+        check(1, 1000, 1100, Activation.GELU, false, 2, 308);
         check(384, 17, 1000, Activation.GELU_TANH, false, 2, 304);
         check(33, 127, 1000, Activation.RELU, false, 1, 305);
         check(3, 384, 15, Activation.NONE, true, 2, 306);

@@ -208,6 +208,11 @@ public final class Kernels {
      * height (4, 6, 8, 12, 16) and of the fp32 row block, small enough that 1024 rows make 11 blocks.
      */
     static final int ROW_CHUNK = 96;
+    /**
+     * Benchmark switch {@code -Dcompresso.split.rows=false}: no dynamic row blocks (static channel ranges
+     * instead). At 1024³ on 2 threads both measured 0.69–0.76× OpenBLAS on a loaded machine: no winner yet.
+     */
+    private static final boolean ROW_BLOCKS = !"false".equals(System.getProperty("compresso.split.rows"));
 
     /**
      * Splits {@code [0, m) × [0, n)} over at most {@code threads} threads.
@@ -229,7 +234,7 @@ public final class Kernels {
         int t = Math.min(threads, KernelPool.cores());
         if (t <= 1 || (long) m * n * Math.max(k, 1) < PARALLEL_MIN_WORK) {
             body.run(0, m, 0, n);
-        } else if (m >= 4 * ROW_CHUNK) {
+        } else if (ROW_BLOCKS && m >= 4 * ROW_CHUNK) {
             int chunks = (m + ROW_CHUNK - 1) / ROW_CHUNK;
             java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
             KernelPool.run(t, id -> {

@@ -7,6 +7,8 @@ import dev.compresso.engine.Model;
 import dev.compresso.engine.Session;
 import dev.compresso.engine.SessionOptions;
 import dev.compresso.engine.Tensor;
+import dev.compresso.engine.format.ModelFiles;
+import dev.compresso.quant.Quantizer;
 import java.io.InputStream;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
@@ -66,7 +68,13 @@ public class MiniLmBenchmark {
         public int batch;
         @Param({"128"})
         public int seq;
-        @Param({"compresso", "ort"})
+        /**
+         * {@code compresso}: our engine on the fp32 ONNX file; {@code compresso-q}: our engine on ONNX Runtime's
+         * int8 ONNX file; {@code compresso-int8} / {@code compresso-fp16}: our engine on a Compresso file made in
+         * set-up by the int8 (kernel's mode, per-channel) or fp16 pass; {@code ort} / {@code ort-q}: ONNX Runtime
+         * on the fp32 / int8 ONNX file.
+         */
+        @Param({"compresso", "ort", "compresso-int8", "compresso-q", "ort-q", "compresso-fp16"})
         public String engine;
 
         Model model;
@@ -78,11 +86,15 @@ public class MiniLmBenchmark {
 
         @Setup(Level.Trial)
         public void setup() throws Exception {
-            Path p = model("all-minilm-l6-v2.onnx");
+            Path p = model(engine.endsWith("-q") ? "all-minilm-l6-v2-q.onnx" : "all-minilm-l6-v2.onnx");
             long[][] x = inputs(batch, seq);
             long[] shape = {batch, seq};
-            if (engine.equals("compresso")) {
-                model = Model.load(p);
+            if (engine.startsWith("compresso")) {
+                model = switch (engine) {
+                    case "compresso-int8" -> compressed(p, Quantizer.Mode.INT8);
+                    case "compresso-fp16" -> compressed(p, Quantizer.Mode.FP16);
+                    default -> Model.load(p);
+                };
                 session = model.newSession(new SessionOptions().threads(THREADS));
                 in = new HashMap<>();
                 in.put("input_ids", Tensor.ofLongs(shape, x[0]));
@@ -114,6 +126,16 @@ public class MiniLmBenchmark {
                 ort.close();
             }
         }
+    }
+
+    /** Runs the quantization pass on the fp32 model, writes a Compresso file and maps it. */
+    static Model compressed(Path onnx, Quantizer.Mode mode) throws Exception {
+        Path file = Path.of(System.getProperty("java.io.tmpdir"), "compresso-bench-minilm-" + mode.name().toLowerCase() + ".compresso");
+        try (Model fp32 = Model.load(onnx)) {
+            Quantizer.Result r = Quantizer.run(fp32.graph(), Quantizer.Options.of(mode), null, java.util.List.of(), line -> {});
+            ModelFiles.write(r.graph(), null, Map.of(), file);
+        }
+        return Model.load(file);
     }
 
     @Benchmark

@@ -206,7 +206,7 @@ final class CsrVector {
             a0 = FloatVector.fromArray(S, x, 0, cols, p).fma(FloatVector.fromArray(S, vals, p), a0);
             p += VL;
         }
-        float r = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float r = VectorMath.sum(a0.add(a1));
         for (; p < hi; p++) {
             r += x[cols[p]] * vals[p];
         }
@@ -228,7 +228,7 @@ final class CsrVector {
                     .fma(FloatVector.fromMemorySegment(S, vals, (long) (base + p) * 4, LE), a0);
             p += VL;
         }
-        float r = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float r = VectorMath.sum(a0.add(a1));
         for (; p < hi; p++) {
             r += x[cols[p]] * vals.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) base + p);
         }

@@ -268,7 +268,7 @@ final class Fp32Vector {
     static FloatVector gelu(FloatVector x) {
         FloatVector z = x.abs().mul(0.70710677f);
         FloatVector t = z.mul(0.5f).add(1f);
-        t = FloatVector.broadcast(S, 1f).div(t);
+        t = t.broadcast(1f).div(t); // species of the argument: the int8/fp16 kernels call this too
         FloatVector p = t.mul(0.17087277f).add(-0.82215223f);
         p = p.mul(t).add(1.48851587f);
         p = p.mul(t).add(-1.13520398f);
@@ -278,7 +278,7 @@ final class Fp32Vector {
         p = p.mul(t).add(0.37409196f);
         p = p.mul(t).add(1.00002368f);
         p = p.mul(t).add(-1.26551223f);
-        FloatVector erfc = t.mul(p.sub(z.mul(z)).lanewise(VectorOperators.EXP));
+        FloatVector erfc = t.mul(VectorMath.exp(p.sub(z.mul(z))));
         FloatVector half = x.mul(erfc).mul(0.5f);
         // Above 10, erfc is below 1e-40: return x itself, which also keeps +∞ from becoming ∞·0 = NaN.
         return x.sub(half).blend(half, x.lt(0f)).blend(x, x.compare(VectorOperators.GT, 10f));
@@ -287,7 +287,7 @@ final class Fp32Vector {
     /** Tanh-approximation GELU: {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}. */
     static FloatVector geluTanh(FloatVector x) {
         FloatVector u = x.mul(x).mul(0.044715f).add(1f).mul(x).mul(0.7978846f);
-        return u.lanewise(VectorOperators.TANH).add(1f).mul(x.mul(0.5f)); // halve x first: 2·MAX_VALUE overflows
+        return VectorMath.tanh(u).add(1f).mul(x.mul(0.5f)); // halve x first: 2·MAX_VALUE overflows
     }
 
     // ---------------------------------------------------------------------------------------------------

@@ -57,4 +57,10 @@ interface KernelProvider {
     /** Block-sparse weights; {@code n0} is a multiple of {@link BsrMatrix#BLOCK_ROWS}. */
     void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1);
+
+    /**
+     * Softmax of {@code x[0..n)} in place, after adding {@code add[0..n)} (an attention mask row) when it is not
+     * {@code null}: {@code exp(x - max) / sum}.
+     */
+    void softmax(float[] x, float[] add, int n);
 }

@@ -293,6 +293,20 @@ public final class Kernels {
         }
     }
 
+    /**
+     * Softmax of {@code x[0..n)} in place, {@code exp(x - max) / sum}, after adding {@code add[0..n)} (an attention
+     * mask row) when {@code add} is not {@code null}. Vector lanes with the Panama provider.
+     *
+     * @throws IllegalArgumentException if {@code n} is negative or larger than an array
+     */
+    public static void softmax(float[] x, float[] add, int n) {
+        if (n < 0 || n > x.length || (add != null && n > add.length)) {
+            throw new IllegalArgumentException("softmax of " + n + " elements over arrays of " + x.length
+                    + (add == null ? "" : " and " + add.length));
+        }
+        PROVIDER.softmax(x, add, n);
+    }
+
     /** Reads element {@code i} of an fp32 segment (a convenience for callers and tests). */
     public static float getFloat(MemorySegment s, long i) {
         return s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);

@@ -22,25 +22,45 @@ final class PanamaKernels implements KernelProvider {
     @Override
     public void fp32(MemorySegment a, Fp32Panels w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
-        Fp32Vector.gemm(a, w, bias, act, c, m0, m1, n0, n1);
+        if (ActivationVector.separate(act)) {
+            Fp32Vector.gemm(a, w, bias, Activation.NONE, c, m0, m1, n0, n1);
+            ActivationVector.apply(act, c, w.outFeatures(), m0, m1, n0, n1);
+        } else {
+            Fp32Vector.gemm(a, w, bias, act, c, m0, m1, n0, n1);
+        }
     }
 
     @Override
     public void fp16(MemorySegment a, Fp16Panels w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
-        Fp16Vector.gemm(a, w, bias, act, c, m0, m1, n0, n1);
+        if (ActivationVector.separate(act)) {
+            Fp16Vector.gemm(a, w, bias, Activation.NONE, c, m0, m1, n0, n1);
+            ActivationVector.apply(act, c, w.outFeatures(), m0, m1, n0, n1);
+        } else {
+            Fp16Vector.gemm(a, w, bias, act, c, m0, m1, n0, n1);
+        }
     }
 
     @Override
     public void int8W8A32(MemorySegment a, Int8Panels w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
-        Int8Vector.w8a32(a, w, bias, act, c, m0, m1, n0, n1);
+        if (ActivationVector.separate(act)) {
+            Int8Vector.w8a32(a, w, bias, Activation.NONE, c, m0, m1, n0, n1);
+            ActivationVector.apply(act, c, w.outFeatures(), m0, m1, n0, n1);
+        } else {
+            Int8Vector.w8a32(a, w, bias, act, c, m0, m1, n0, n1);
+        }
     }
 
     @Override
     public void int8W8A8(MemorySegment aq, MemorySegment aScale, Int8Panels w, MemorySegment bias,
             Activation act, MemorySegment c, int m0, int m1, int n0, int n1) {
-        Int8Vector.w8a8(aq, aScale, w, bias, act, c, m0, m1, n0, n1);
+        if (ActivationVector.separate(act)) {
+            Int8Vector.w8a8(aq, aScale, w, bias, Activation.NONE, c, m0, m1, n0, n1);
+            ActivationVector.apply(act, c, w.outFeatures(), m0, m1, n0, n1);
+        } else {
+            Int8Vector.w8a8(aq, aScale, w, bias, act, c, m0, m1, n0, n1);
+        }
     }
 
     @Override
@@ -63,5 +83,10 @@ final class PanamaKernels implements KernelProvider {
     public void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         BsrVector.bsr(a, w, bias, act, c, m0, m1, n0, n1);
+    }
+
+    @Override
+    public void softmax(float[] x, float[] add, int n) {
+        ActivationVector.softmax(x, add, n);
     }
 }

@@ -162,4 +162,27 @@ final class ScalarKernels implements KernelProvider {
             }
         }
     }
+
+    @Override
+    public void softmax(float[] x, float[] add, int n) {
+        if (add != null) {
+            for (int j = 0; j < n; j++) {
+                x[j] += add[j];
+            }
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            max = Math.max(max, x[j]);
+        }
+        float sum = 0;
+        for (int j = 0; j < n; j++) {
+            float e = (float) Math.exp(x[j] - max);
+            x[j] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int j = 0; j < n; j++) {
+            x[j] *= inv;
+        }
+    }
 }

@@ -68,6 +68,9 @@ public class MiniLmBenchmark {
         public int batch;
         @Param({"128"})
         public int seq;
+        /** Intra-op threads of both engines (the comparison is at 2). */
+        @Param({"2"})
+        public int threads;
         /**
          * {@code compresso}: our engine on the fp32 ONNX file; {@code compresso-q}: our engine on ONNX Runtime's
          * int8 ONNX file; {@code compresso-int8} / {@code compresso-fp16}: our engine on a Compresso file made in
@@ -95,7 +98,7 @@ public class MiniLmBenchmark {
                     case "compresso-fp16" -> compressed(p, Quantizer.Mode.FP16);
                     default -> Model.load(p);
                 };
-                session = model.newSession(new SessionOptions().threads(THREADS));
+                session = model.newSession(new SessionOptions().threads(threads));
                 in = new HashMap<>();
                 in.put("input_ids", Tensor.ofLongs(shape, x[0]));
                 in.put("attention_mask", Tensor.ofLongs(shape, x[1]));
@@ -103,7 +106,7 @@ public class MiniLmBenchmark {
             } else {
                 env = OrtEnvironment.getEnvironment();
                 try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-                    o.setIntraOpNumThreads(THREADS);
+                    o.setIntraOpNumThreads(threads);
                     ort = env.createSession(p.toString(), o);
                 }
                 ortIn = new HashMap<>();

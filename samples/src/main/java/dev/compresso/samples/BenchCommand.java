@@ -77,11 +77,12 @@ final class BenchCommand implements Command {
             o.put("threads", threads);
             o.put("median_ms", round(median));
             o.put("p90_ms", round(p90));
+            o.put("min_ms", round(percentile(ms, 0.0)));
             o.put("runs", runs);
             out.println(Json.write(o));
         } else {
-            out.printf("%s: batch %d x %d tokens, %d thread%s: median %.3f ms, p90 %.3f ms (%d runs after %d warm-up)%n",
-                    modelSpec, batch, seq, threads, threads == 1 ? "" : "s", median, p90, runs, warmup);
+            out.printf("%s: batch %d x %d tokens, %d thread%s: median %.3f ms, p90 %.3f ms, min %.3f ms (%d runs after %d warm-up)%n",
+                    modelSpec, batch, seq, threads, threads == 1 ? "" : "s", median, p90, percentile(ms, 0.0), runs, warmup);
         }
     }
 

@@ -144,7 +144,7 @@ final class Fused {
         private static final ThreadLocal<HeadScratch> CACHE = new ThreadLocal<>();
         final int s, d;
         final MemorySegment q, kPacked, vPacked, scores, out;
-        final float[] row, mrow;
+        final float[] row, mrow, kArr, vArr;
 
         static HeadScratch get(int s, int d) {
             HeadScratch h = CACHE.get();
@@ -167,6 +167,8 @@ final class Fused {
             scores = arena.allocate(Math.max(1, (long) s * s * 4), 64).asSlice(0, (long) s * s * 4);
             out = arena.allocate(Math.max(1, (long) s * d * 4), 64).asSlice(0, (long) s * d * 4);
             row = new float[Math.max(s, d)];
+            kArr = new float[Math.toIntExact(dev.compresso.engine.weights.Panels.elementCount(s, d))];
+            vArr = new float[Math.toIntExact(dev.compresso.engine.weights.Panels.elementCount(d, s))];
             mrow = new float[s];
         }
     }
@@ -178,23 +180,25 @@ final class Fused {
     private static void headGemm(MemorySegment Q, MemorySegment K, MemorySegment V, MemorySegment M, long[] ms,
             MemorySegment O, int b, int head, int s, int hd, int d, float scale, HeadScratch hs) {
         long base = (long) b * s * hd + (long) head * d;
-        float[] row = hs.row;
+        float[] row = hs.row, kArr = hs.kArr, vArr = hs.vArr;
+        int nr = dev.compresso.engine.weights.Panels.NR;
+        // Q_h rows to a contiguous [S, D]; K_h (times the softmax scale) and V_hᵀ into panel layouts built in
+        // float[] (bounds checks hoisted) and copied to the kernels' segments in one piece each.
         for (int j = 0; j < s; j++) {
             long off = (base + (long) j * hd) * 4;
-            MemorySegment.copy(Q, F, off, row, 0, d);
-            for (int e = 0; e < d; e++) {
-                row[e] *= scale;
-            }
-            MemorySegment.copy(row, 0, hs.q, F, (long) j * d * 4, d);
+            MemorySegment.copy(Q, off, hs.q, (long) j * d * 4, (long) d * 4);
             MemorySegment.copy(K, F, off, row, 0, d);
+            int kb = (j / nr) * d * nr + j % nr;
             for (int e = 0; e < d; e++) {
-                hs.kPacked.setAtIndex(F, dev.compresso.engine.weights.Panels.index(j, e, d), row[e]);
+                kArr[kb + e * nr] = row[e] * scale;
             }
             MemorySegment.copy(V, F, off, row, 0, d);
-            for (int e = 0; e < d; e++) {
-                hs.vPacked.setAtIndex(F, dev.compresso.engine.weights.Panels.index(e, j, s), row[e]);
+            for (int g = 0; g * nr < d; g++) {
+                System.arraycopy(row, g * nr, vArr, (g * s + j) * nr, Math.min(nr, d - g * nr));
             }
         }
+        MemorySegment.copy(kArr, 0, hs.kPacked, F, 0, kArr.length);
+        MemorySegment.copy(vArr, 0, hs.vPacked, F, 0, vArr.length);
         var kw = new dev.compresso.engine.weights.Fp32Panels(s, d, hs.kPacked);
         var vw = new dev.compresso.engine.weights.Fp32Panels(d, s, hs.vPacked);
         Kernels.linear(hs.q, s, kw, null, dev.compresso.engine.kernel.Activation.NONE, hs.scores,

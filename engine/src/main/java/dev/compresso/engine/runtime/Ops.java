@@ -154,6 +154,36 @@ final class Ops {
 
     // ---- element-wise ----
 
+    /**
+     * Float rows whose first operand is contiguous and whose second is contiguous or one value per row (the
+     * common cases: residual and embedding adds, scaling): rows go through {@code float[]} buffers, where the
+     * loops compile to vector code, instead of an indexed segment access per element.
+     */
+    private static void floatRows(int code, MemorySegment da, MemorySegment db, MemorySegment dc, long[][] offs,
+            int rows, int inner, boolean bScalar) {
+        float[] x = new float[inner], y = new float[inner];
+        for (int row = 0; row < rows; row++) {
+            MemorySegment.copy(da, F, offs[0][row] * 4, x, 0, inner);
+            if (bScalar) {
+                java.util.Arrays.fill(y, db.getAtIndex(F, offs[1][row]));
+            } else {
+                MemorySegment.copy(db, F, offs[1][row] * 4, y, 0, inner);
+            }
+            switch (code) {
+                case 0 -> { for (int j = 0; j < inner; j++) x[j] += y[j]; }
+                case 1 -> { for (int j = 0; j < inner; j++) x[j] -= y[j]; }
+                case 2 -> { for (int j = 0; j < inner; j++) x[j] *= y[j]; }
+                case 3 -> { for (int j = 0; j < inner; j++) x[j] /= y[j]; }
+                default -> {
+                    for (int j = 0; j < inner; j++) {
+                        x[j] = y[j] == 2f ? x[j] * x[j] : (float) Math.pow(x[j], y[j]);
+                    }
+                }
+            }
+            MemorySegment.copy(x, 0, dc, F, (long) row * inner * 4, inner);
+        }
+    }
+
     static Tensor binary(String op, Tensor a, Tensor b, Ctx c) {
         long[] os = broadcast(a.shape(), b.shape());
         boolean cmp = op.equals("Equal") || op.equals("Less") || op.equals("Greater");
@@ -181,6 +211,10 @@ final class Ops {
                 case "Div" -> 3;
                 default -> 4;
             };
+            if (ia == 1 && (ib == 1 || ib == 0) && inner <= (1 << 20)) {
+                floatRows(code, da, db, dc, offs, rows, (int) inner, ib == 0);
+                return out;
+            }
             for (int row = 0; row < rows; row++) {
                 long oa = offs[0][row], ob = offs[1][row], oc = row * inner;
                 for (long j = 0; j < inner; j++) {

@@ -17,6 +17,13 @@ public final class KernelPool {
         return t;
     }, null, false);
 
+    /**
+     * {@code compresso.pool}: {@code spin} (default) hands jobs to {@link SpinPool} workers that poll briefly
+     * between jobs; {@code fj} uses only the fork/join pool (parked workers are unparked per job).
+     */
+    private static final String MODE = System.getProperty("compresso.pool", "spin");
+    private static final SpinPool SPIN = CORES > 1 && MODE.equals("spin") ? new SpinPool(CORES - 1) : null;
+
     private KernelPool() {}
 
     /** Number of cores the pool is sized to: the default thread count of every kernel. */
@@ -27,7 +34,7 @@ public final class KernelPool {
     /**
      * Runs {@code body.accept(i)} for {@code i} in {@code [0, tasks)}, in parallel, and waits for all of
      * them — also when one fails, so no task still writes into the caller's buffers after this returns.
-     * The caller runs task 0. The first failure is rethrown (an {@link Error} or {@link RuntimeException} as
+     * The caller runs tasks too; which thread runs which task is not specified. The first failure is rethrown (an {@link Error} or {@link RuntimeException} as
      * it is), later ones are added to it as suppressed.
      *
      * @throws RuntimeException or {@link Error} thrown by a task
@@ -37,6 +44,9 @@ public final class KernelPool {
             if (tasks == 1) {
                 body.accept(0);
             }
+            return;
+        }
+        if (SPIN != null && SPIN.tryRun(tasks, body)) {
             return;
         }
         ForkJoinTask<?>[] fs = new ForkJoinTask<?>[tasks - 1];

@@ -111,4 +111,47 @@ final class ActivationVector {
     private static float expLane(float v) {
         return VectorMath.exp(FloatVector.broadcast(S, v)).lane(0);
     }
+
+    /** See {@link KernelProvider#layerNorm}: sums in vector lanes (fixed-order lane sums), then one scaling pass. */
+    static void layerNorm(float[] x, float[] residual, float[] gamma, float[] beta, float eps, int n) {
+        int bound = S.loopBound(n);
+        FloatVector vs = FloatVector.zero(S);
+        int j = 0;
+        for (; j < bound; j += L) {
+            FloatVector v = FloatVector.fromArray(S, x, j);
+            if (residual != null) {
+                v = v.add(FloatVector.fromArray(S, residual, j));
+                v.intoArray(x, j);
+            }
+            vs = vs.add(v);
+        }
+        float sum = VectorMath.sum(vs);
+        for (; j < n; j++) {
+            if (residual != null) {
+                x[j] += residual[j];
+            }
+            sum += x[j];
+        }
+        float mean = sum / n;
+        FloatVector vv = FloatVector.zero(S);
+        j = 0;
+        for (; j < bound; j += L) {
+            FloatVector d = FloatVector.fromArray(S, x, j).sub(mean);
+            vv = d.fma(d, vv);
+        }
+        float var = VectorMath.sum(vv);
+        for (; j < n; j++) {
+            float d = x[j] - mean;
+            var += d * d;
+        }
+        float inv = (float) (1.0 / Math.sqrt(var / n + eps));
+        j = 0;
+        for (; j < bound; j += L) {
+            FloatVector d = FloatVector.fromArray(S, x, j).sub(mean).mul(inv);
+            d.fma(FloatVector.fromArray(S, gamma, j), FloatVector.fromArray(S, beta, j)).intoArray(x, j);
+        }
+        for (; j < n; j++) {
+            x[j] = Math.fma((x[j] - mean) * inv, gamma[j], beta[j]);
+        }
+    }
 }

@@ -63,4 +63,10 @@ interface KernelProvider {
      * {@code null}: {@code exp(x - max) / sum}.
      */
     void softmax(float[] x, float[] add, int n);
+
+    /**
+     * Layer normalization of {@code x[0..n)} in place, after adding {@code residual[0..n)} when it is not
+     * {@code null}: {@code (x - mean) / sqrt(var + eps) * gamma + beta}.
+     */
+    void layerNorm(float[] x, float[] residual, float[] gamma, float[] beta, float eps, int n);
 }

@@ -307,6 +307,20 @@ public final class Kernels {
         PROVIDER.softmax(x, add, n);
     }
 
+    /**
+     * Layer normalization of {@code x[0..n)} in place, {@code (x - mean) / sqrt(var + eps) * gamma + beta}, after
+     * adding {@code residual[0..n)} when it is not {@code null}. Vector lanes with the Panama provider.
+     *
+     * @throws IllegalArgumentException if {@code n} is not positive or larger than an array
+     */
+    public static void layerNorm(float[] x, float[] residual, float[] gamma, float[] beta, float eps, int n) {
+        if (n <= 0 || n > x.length || n > gamma.length || n > beta.length || (residual != null && n > residual.length)) {
+            throw new IllegalArgumentException("layer norm of " + n + " channels over arrays of " + x.length + ", "
+                    + gamma.length + ", " + beta.length + (residual == null ? "" : ", " + residual.length));
+        }
+        PROVIDER.layerNorm(x, residual, gamma, beta, eps, n);
+    }
+
     /** Reads element {@code i} of an fp32 segment (a convenience for callers and tests). */
     public static float getFloat(MemorySegment s, long i) {
         return s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);

@@ -89,4 +89,9 @@ final class PanamaKernels implements KernelProvider {
     public void softmax(float[] x, float[] add, int n) {
         ActivationVector.softmax(x, add, n);
     }
+
+    @Override
+    public void layerNorm(float[] x, float[] residual, float[] gamma, float[] beta, float eps, int n) {
+        ActivationVector.layerNorm(x, residual, gamma, beta, eps, n);
+    }
 }

@@ -185,4 +185,28 @@ final class ScalarKernels implements KernelProvider {
             x[j] *= inv;
         }
     }
+
+    @Override
+    public void layerNorm(float[] x, float[] residual, float[] gamma, float[] beta, float eps, int n) {
+        if (residual != null) {
+            for (int i = 0; i < n; i++) {
+                x[i] += residual[i];
+            }
+        }
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += x[i];
+        }
+        float mean = sum / n;
+        float var = 0;
+        for (int i = 0; i < n; i++) {
+            float d = x[i] - mean;
+            x[i] = d;
+            var += d * d;
+        }
+        float inv = (float) (1.0 / Math.sqrt(var / n + eps));
+        for (int i = 0; i < n; i++) {
+            x[i] = x[i] * inv * gamma[i] + beta[i];
+        }
+    }
 }

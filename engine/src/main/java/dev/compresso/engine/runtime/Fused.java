@@ -76,25 +76,8 @@ final class Fused {
                 MemorySegment.copy(xs, F, off, row, 0, ch);
                 if (tmp != null) {
                     MemorySegment.copy(rs, F, off, tmp, 0, ch);
-                    for (int i = 0; i < ch; i++) {
-                        row[i] += tmp[i];
-                    }
                 }
-                float sum = 0;
-                for (int i = 0; i < ch; i++) {
-                    sum += row[i];
-                }
-                float mean = sum / ch;
-                float var = 0;
-                for (int i = 0; i < ch; i++) {
-                    float d = row[i] - mean;
-                    row[i] = d;
-                    var += d * d;
-                }
-                float inv = (float) (1.0 / Math.sqrt(var / ch + eps));
-                for (int i = 0; i < ch; i++) {
-                    row[i] = row[i] * inv * g[i] + b[i];
-                }
+                Kernels.layerNorm(row, tmp, g, b, eps, ch);
                 MemorySegment.copy(row, 0, ys, F, off, ch);
             }
         });

@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** {@link Kernels#softmax} (the active provider) against the scalar reference and against a double softmax. */
+/**
+ * {@link Kernels#softmax} and {@link Kernels#layerNorm} (the active provider) against the scalar reference and
+ * against double-precision formulas.
+ */
 class SoftmaxTest {
     private static final int[] SIZES = {0, 1, 2, 3, 7, 15, 16, 17, 31, 33, 127, 128, 384, 1000};
 
@@ -52,6 +55,49 @@ class SoftmaxTest {
                 }
             }
         }
+    }
+
+    @Test
+    void layerNormMatchesDoubleOnAwkwardLengths() {
+        Random r = new Random(6);
+        for (int n : SIZES) {
+            if (n == 0) {
+                continue;
+            }
+            for (boolean withResidual : new boolean[] {false, true}) {
+                float[] x = new float[n], res = withResidual ? new float[n] : null, g = new float[n], b = new float[n];
+                for (int i = 0; i < n; i++) {
+                    x[i] = (float) r.nextGaussian() * 4f + 3f; // an offset mean, as in residual streams
+                    if (withResidual) {
+                        res[i] = (float) r.nextGaussian();
+                    }
+                    g[i] = 0.5f + r.nextFloat();
+                    b[i] = (float) r.nextGaussian() * 0.1f;
+                }
+                double mean = 0;
+                for (int i = 0; i < n; i++) {
+                    mean += x[i] + (withResidual ? (double) res[i] : 0);
+                }
+                mean /= n;
+                double var = 0;
+                for (int i = 0; i < n; i++) {
+                    double d = x[i] + (withResidual ? (double) res[i] : 0) - mean;
+                    var += d * d;
+                }
+                var /= n;
+                float[] got = x.clone(), ref = x.clone();
+                Kernels.layerNorm(got, res, g, b, 1e-12f, n);
+                ScalarKernels.INSTANCE.layerNorm(ref, res, g, b, 1e-12f, n);
+                for (int i = 0; i < n; i++) {
+                    double exact = (x[i] + (withResidual ? (double) res[i] : 0) - mean) / Math.sqrt(var + 1e-12) * g[i] + b[i];
+                    String where = "n=" + n + (withResidual ? " +residual" : "") + " [" + i + "]";
+                    assertEquals(exact, got[i], 2e-5 * (1 + Math.abs(exact)), where + " vs double");
+                    assertEquals(ref[i], got[i], 4e-5 * (1 + Math.abs(ref[i])), where + " vs reference");
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Kernels.layerNorm(new float[3], null, new float[2], new float[3], 1e-5f, 3));
+        assertThrows(IllegalArgumentException.class, () -> Kernels.layerNorm(new float[3], null, new float[3], new float[3], 1e-5f, 0));
     }
 
     @Test

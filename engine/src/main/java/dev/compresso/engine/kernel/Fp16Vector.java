@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -70,15 +71,19 @@ final class Fp16Vector {
     static final int ROWS = Math.max(1, 2 * L / Panels.NR);
     /** Loads of a k-step per panel: 1 at 8 and 16 lanes, 2 at 4 lanes. */
     static final int LOADS_PER_PANEL = Math.max(1, Panels.NR / (2 * L));
-    /** Panels per group: four loads per k-step. */
-    static final int GROUP_PANELS = 4 / LOADS_PER_PANEL;
+    /** Int-vector loads per k-step (eight accumulators, one x vector shared by all). */
+    static final int LOADS = 4;
+    /** Panels per group. */
+    static final int GROUP_PANELS = LOADS / LOADS_PER_PANEL;
     /** Bytes a k-step advances in a panel. */
     static final long STEP = Panels.NR * 2L * ROWS;
     /** 2^112: the bias difference of the fp32 and binary16 exponents. */
     static final float TWO_112 = 0x1p112f;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** The lanes of the second k-row when a vector spans two. */
+    private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, ((1L << L) - 1) & ~((1L << (L / ROWS)) - 1));
     /** Per thread: [0] x scaled by 2^112 and laid out per k-step, [1] accumulators and columns of a group. */
-    private static final ThreadLocal<float[][]> GEMV = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[16 * L + 64]});
+    private static final ThreadLocal<float[][]> GEMV = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[512]});
 
     /**
      * Returns false (and writes nothing) when the fused path does not apply: non-finite weights, an activation
@@ -124,18 +129,20 @@ final class Fp16Vector {
      * overflows (|x| ≥ 2^16): the scaling must be exact.
      */
     private static boolean scaleX(MemorySegment a, long a0, int k, float[] xs) {
-        int steps = k / ROWS, per = L / ROWS;
+        int steps = k / ROWS;
+        boolean overflow = false;
         for (int s = 0; s < steps; s++) {
-            for (int r = 0; r < ROWS; r++) {
-                float x = a.getAtIndex(JAVA_FLOAT_UNALIGNED, a0 + (long) s * ROWS + r);
-                float v = x * TWO_112;
-                if (Float.isInfinite(v) && !Float.isInfinite(x)) {
-                    return false;
-                }
-                Arrays.fill(xs, s * L + r * per, s * L + (r + 1) * per, v);
+            float x = a.getAtIndex(JAVA_FLOAT_UNALIGNED, a0 + (long) s * ROWS), v = x * TWO_112;
+            overflow |= Float.isInfinite(v) && !Float.isInfinite(x);
+            FloatVector xv = FloatVector.broadcast(S, v);
+            if (ROWS == 2) {
+                float x1 = a.getAtIndex(JAVA_FLOAT_UNALIGNED, a0 + (long) s * ROWS + 1), v1 = x1 * TWO_112;
+                overflow |= Float.isInfinite(v1) && !Float.isInfinite(x1);
+                xv = xv.blend(v1, UPPER);
             }
+            xv.intoArray(xs, s * L);
         }
-        return true;
+        return !overflow;
     }
 
     /**
@@ -191,14 +198,14 @@ final class Fp16Vector {
      */
     private static void finish(MemorySegment a, long a0, int k, MemorySegment d, long ps, float[] red,
             MemorySegment bias, Activation act, MemorySegment c, int row, int n, int p, int p1, int n1) {
-        int cols = GROUP_PANELS * Panels.NR, base = 8 * L;
+        int cols = GROUP_PANELS * Panels.NR, base = 2 * LOADS * L;
         int half = L / ROWS; // lanes per k-row in a vector
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < LOADS; j++) {
             for (int l = 0; l < half; l++) {
-                float e = red[j * L + l], o = red[(4 + j) * L + l];
+                float e = red[j * L + l], o = red[(LOADS + j) * L + l];
                 if (ROWS == 2) {
                     e += red[j * L + half + l];
-                    o += red[(4 + j) * L + half + l];
+                    o += red[(LOADS + j) * L + half + l];
                 }
                 red[base + j * 2 * half + 2 * l] = e;
                 red[base + j * 2 * half + 2 * l + 1] = o;

@@ -15,12 +15,38 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector API fp16 GEMM/GEMV. JDK 25's Vector API has no half-float conversion, so a group of panels is
- * widened into an fp32 scratch by a plain {@link Float#float16ToFloat} loop over a {@code short[]} copy, which
- * C2 compiles to the hardware conversion (F16C {@code vcvtph2ps}) and which is exact for every bit pattern;
- * the {@link StripGemm} micro-kernel then runs on the scratch. A Vector API bit-manipulation widening
- * ({@code S2I}, shift, {@code × 2^112}, inf/NaN blend, sign) was measured 1.6x slower than this loop here
- * (2.9 vs 1.8 ms for 16 M halves, one thread). For a few rows the scratch is filled in L1-sized chunks.
+ * Vector API fp16 GEMM/GEMV. JDK 25's Vector API has no half-float species or fp16↔fp32 conversion
+ * ({@code VectorOperators} lists 40 conversions, none for binary16; {@code jdk.incubator.vector.Float16} is
+ * scalar), so the kernel widens by itself, two ways.
+ *
+ * <p><b>One row (GEMV), finite weights: fused widening.</b> Weights are read once, straight from the panels,
+ * as int vectors of 2·L halves; no scratch. The low half of each int lane is an even column, the high half
+ * the odd one next to it. Each becomes the fp32 bit pattern {@code sign | magnitude << 13} with two integer
+ * operations (odd: {@code (i >> 3) & 0x8FFFE000}; even: {@code i << 16} first), which equals the binary16
+ * value × 2^-112 for every finite half, subnormals included (they land on fp32 subnormals exactly). The
+ * 2^112 is folded into the row of A once per call, so the FMA sees the exact product {@code w · x}; when a
+ * finite x would overflow ({@code |x| ≥ 2^16}) the call takes the scratch path below instead. Inf/NaN
+ * halves would widen to finite numbers, so this loop runs only on panels whose {@link Fp16Panels#finite()}
+ * flag (computed once when the panels are built or loaded) is set; no blend in the loop. Four loads per
+ * k-step share one x vector: at 16 lanes four panels side by side (each load holds two k-rows, x is laid out
+ * as {@code [x[2s]×8, x[2s+1]×8]}), at 8 lanes four panels, at 4 lanes two; eight accumulators.
+ *
+ * <p><b>Several rows, non-finite panels, huge activations: scratch widening.</b> A group of panels is widened
+ * into an fp32 scratch by a plain {@link Float#float16ToFloat} loop over a {@code short[]} copy, which C2
+ * vectorizes into F16C {@code vcvtph2ps} (measured 34 halves/ns in L1, 15x the same loop kept scalar) and
+ * which is exact for every bit pattern; the {@link StripGemm} micro-kernel then runs on the scratch, the
+ * widening amortized over the rows. For a few rows the scratch is filled in L1-sized chunks.
+ *
+ * <p>Measured (AMD EPYC, AVX-512, 2 cores, shared machine; {@code CompressedKernelRatios 3 fp16}: fp32 time /
+ * fp16 time, best of interleaved runs in one JVM), scratch GEMV → fused GEMV: 1x4096x4096 0.89 → 1.56 on one
+ * thread, 1.28 → 1.59 on two; 1x1536x384 0.48 → 1.68 (one thread; too small to split). Half the bytes would
+ * allow 2x; one thread reaches 33 GB/s of fp16 against 40–46 GB/s for the fp32 GEMV (the widening adds five
+ * integer operations per 32 halves, so fewer cache misses fit in the out-of-order window), and from L2 the
+ * loop streams 90 GB/s. Variants measured slower and dropped: S2I widening of 256-bit short loads with a
+ * separate {@code × 2^112} (1x1536x384 27 vs 16 µs) or with an inf/NaN blend (109 µs); even columns from a
+ * second load 2 bytes earlier instead of a shift (16–22 vs 13–14 µs); a rotate instead of the left shift
+ * (same); eight panels per group or two k-streams per panel (C2 then boxes vectors: 5–20x slower).
+ * {@code -Dcompresso.fp16.fused=false} restores the scratch GEMV for comparisons.
  */
 final class Fp16Vector {
     private static final ThreadLocal<short[][]> HALVES = ThreadLocal.withInitial(() -> new short[1][0]);

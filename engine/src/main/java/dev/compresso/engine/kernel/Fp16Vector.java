@@ -45,7 +45,9 @@ import jdk.incubator.vector.VectorSpecies;
  * loop streams 90 GB/s. Variants measured slower and dropped: S2I widening of 256-bit short loads with a
  * separate {@code × 2^112} (1x1536x384 27 vs 16 µs) or with an inf/NaN blend (109 µs); even columns from a
  * second load 2 bytes earlier instead of a shift (16–22 vs 13–14 µs); a rotate instead of the left shift
- * (same); eight panels per group or two k-streams per panel (C2 then boxes vectors: 5–20x slower).
+ * (same); one panel at a time, four consecutive lines per k-step (1x4096x4096 1.38–1.45 vs 1.07–1.10 ms: fewer
+ * concurrent streams); four scalar loads per k-step touching 1 KiB ahead as a prefetch (1.70 vs 0.96 ms);
+ * eight panels per group or two k-streams per panel (past C2's inlining budget, see {@code MASK}).
  * {@code -Dcompresso.fp16.fused=false} restores the scratch GEMV for comparisons.
  */
 final class Fp16Vector {

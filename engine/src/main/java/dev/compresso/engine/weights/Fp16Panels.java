@@ -11,7 +11,7 @@ import java.util.List;
  *
  * <p>{@link #finite()} records whether no element is ±∞ or NaN: the vector GEMV then widens with two integer
  * operations and no inf/NaN blend. The three-argument constructor (used by {@link #pack} and by the model
- * reader) computes it with one pass over the data, about 1 ms per 16 M weights. The data must not be
+ * reader) computes it with one pass over the data: 2.6 ms per 16 M weights once compiled, 27 ms on a cold JVM. The data must not be
  * modified after construction.
  *
  * @param outFeatures N

@@ -111,7 +111,8 @@ final class Fp16Vector {
     /** The lanes of the second k-row when a vector spans two. */
     private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, ((1L << L) - 1) & ~((1L << (L / ROWS)) - 1));
     /** Per thread: [0] x scaled by 2^112 and laid out per k-step, [1] accumulators and columns of a group. */
-    private static final ThreadLocal<float[][]> GEMV = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[512]});
+    private static final ThreadLocal<float[][]> GEMV =
+            ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[512]});
 
     /**
      * Returns false (and writes nothing) when the fused path does not apply: non-finite weights, an activation

@@ -10,9 +10,9 @@ import java.util.List;
  * ({@link Float#floatToFloat16}); kernels widen exactly ({@link Float#float16ToFloat}).
  *
  * <p>{@link #finite()} records whether no element is ±∞ or NaN: the vector GEMV then widens with two integer
- * operations and no inf/NaN blend. The three-argument constructor (used by {@link #pack} and by the model
- * reader) computes it with one pass over the data: 2.6 ms per 16 M weights once compiled, 27 ms on a cold JVM. The data must not be
- * modified after construction.
+ * operations and no inf/NaN blend. The three-argument constructor (used by {@link #pack} and by the model reader)
+ * computes it with one pass over the data: 2.6 ms per 16 M weights once compiled, 27 ms on a cold JVM. The data
+ * must not be modified after construction.
  *
  * @param outFeatures N
  * @param inFeatures  K

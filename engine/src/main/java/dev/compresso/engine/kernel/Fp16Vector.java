@@ -37,17 +37,19 @@ import jdk.incubator.vector.VectorSpecies;
  * which is exact for every bit pattern; the {@link StripGemm} micro-kernel then runs on the scratch, the
  * widening amortized over the rows. For a few rows the scratch is filled in L1-sized chunks.
  *
- * <p>Measured (AMD EPYC, AVX-512, 2 cores, shared machine; {@code CompressedKernelRatios 3 fp16}: fp32 time /
- * fp16 time, best of interleaved runs in one JVM), scratch GEMV → fused GEMV: 1x4096x4096 0.89 → 1.56 on one
- * thread, 1.28 → 1.59 on two; 1x1536x384 0.48 → 1.68 (one thread; too small to split). Half the bytes would
- * allow 2x; one thread reaches 33 GB/s of fp16 against 40–46 GB/s for the fp32 GEMV (the widening adds five
- * integer operations per 32 halves, so fewer cache misses fit in the out-of-order window), and from L2 the
- * loop streams 90 GB/s. Variants measured slower and dropped: S2I widening of 256-bit short loads with a
- * separate {@code × 2^112} (1x1536x384 27 vs 16 µs) or with an inf/NaN blend (109 µs); even columns from a
- * second load 2 bytes earlier instead of a shift (16–22 vs 13–14 µs); a rotate instead of the left shift
+ * <p>Measured (AMD EPYC, AVX-512, 2 cores, shared machine; {@code CompressedKernelRatios 3 fp16}: fp32 time / fp16
+ * time, best of interleaved runs in one JVM), scratch GEMV → fused GEMV: 1x4096x4096 0.84–0.92 → 1.52–1.68 on one
+ * thread (fp16 0.96–1.07 ms), 0.87–1.16 → 1.59–2.25 on two (fp16 0.51–0.61 ms; the fp32 two-thread time swings
+ * 0.7–1.8 ms with the other load on the machine); 1x1536x384 0.48–0.55 → 1.57–1.70 (too small to split, one thread
+ * either way); 128x1536x384 unchanged at 0.92–0.94 (scratch path). Half the bytes would allow 2x; one thread
+ * reaches 33 GB/s of fp16 against 40–46 GB/s for the fp32 GEMV (the widening adds five integer operations per 32
+ * halves, so fewer cache misses fit in the out-of-order window), and from L2 the loop streams 90 GB/s. Variants
+ * measured slower and dropped (1x1536x384, one thread, against 13–14 µs): S2I widening of 256-bit short loads (16
+ * µs with x pre-scaled, 27 with a separate {@code × 2^112}, 109 with an inf/NaN blend in the loop); even columns
+ * from a second load 2 bytes earlier instead of a shift (16–22 vs 13–14 µs); a rotate instead of the left shift
  * (same); one panel at a time, four consecutive lines per k-step (1x4096x4096 1.38–1.45 vs 1.07–1.10 ms: fewer
- * concurrent streams); four scalar loads per k-step touching 1 KiB ahead as a prefetch (1.70 vs 0.96 ms);
- * eight panels per group or two k-streams per panel (past C2's inlining budget, see {@code MASK}).
+ * concurrent streams); four scalar loads per k-step touching 1 KiB ahead as a prefetch (1.70 vs 0.96 ms); eight
+ * panels per group or two k-streams per panel (past C2's inlining budget, see {@code MASK}).
  * {@code -Dcompresso.fp16.fused=false} restores the scratch GEMV for comparisons.
  */
 final class Fp16Vector {

@@ -244,7 +244,7 @@ final class Fp32Vector {
     }
 
     /** Adds bias, applies the activation, stores one vector of C at {@code cOff} (columns {@code col…}). */
-    private static void storeEpilogue(FloatVector v, MemorySegment bias, Activation act, MemorySegment c,
+    static void storeEpilogue(FloatVector v, MemorySegment bias, Activation act, MemorySegment c,
             int col, long cOff) {
         if (bias != null) {
             v = v.add(FloatVector.fromMemorySegment(S, bias, col * 4L, LE));

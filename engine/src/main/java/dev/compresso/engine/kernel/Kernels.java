@@ -213,6 +213,8 @@ public final class Kernels {
      * instead). At 1024³ on 2 threads both measured 0.69–0.76× OpenBLAS on a loaded machine: no winner yet.
      */
     private static final boolean ROW_BLOCKS = !"false".equals(System.getProperty("compresso.split.rows"));
+    /** Fewest rows for the row-block split (benchmark switch {@code compresso.split.rowMin}). */
+    private static final int ROW_SPLIT_MIN = Integer.getInteger("compresso.split.rowMin", 4 * ROW_CHUNK);
 
     /**
      * Splits {@code [0, m) × [0, n)} over at most {@code threads} threads.
@@ -234,7 +236,7 @@ public final class Kernels {
         int t = Math.min(threads, KernelPool.cores());
         if (t <= 1 || (long) m * n * Math.max(k, 1) < PARALLEL_MIN_WORK) {
             body.run(0, m, 0, n);
-        } else if (ROW_BLOCKS && m >= 4 * ROW_CHUNK) {
+        } else if (ROW_BLOCKS && m >= ROW_SPLIT_MIN) {
             int chunks = (m + ROW_CHUNK - 1) / ROW_CHUNK;
             java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
             KernelPool.run(t, id -> {

@@ -149,7 +149,7 @@ public class MiniLmBenchmark {
     public float infer(Infer s) throws Exception {
         if (s.session != null) {
             Map<String, Tensor> out = s.session.run(s.in);
-            return out.get("output_0").data().get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0);
+            return out.values().iterator().next().data().get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0);
         }
         try (OrtSession.Result r = s.ort.run(s.ortIn)) {
             return ((OnnxTensor) r.get(0)).getFloatBuffer().get(0);

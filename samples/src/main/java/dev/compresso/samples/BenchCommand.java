@@ -77,7 +77,6 @@ final class BenchCommand implements Command {
             o.put("threads", threads);
             o.put("median_ms", round(median));
             o.put("p90_ms", round(p90));
-            o.put("min_ms", round(percentile(ms, 0.0)));
             o.put("runs", runs);
             out.println(Json.write(o));
         } else {

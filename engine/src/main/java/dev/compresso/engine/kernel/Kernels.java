@@ -213,6 +213,12 @@ public final class Kernels {
      * instead). At 1024³ on 2 threads both measured 0.69–0.76× OpenBLAS on a loaded machine: no winner yet.
      */
     private static final boolean ROW_BLOCKS = !"false".equals(System.getProperty("compresso.split.rows"));
+    /**
+     * Channel ranges per thread in the channel split (benchmark switch {@code compresso.split.channelTasks}).
+     * 1 measured best: MiniLM batch 1 x 128 on 2 threads, median 11.3–11.9 ms against 11.9–12.2 (2) and 13.0–13.3
+     * (3), as each extra range packs A again.
+     */
+    private static final int CHANNEL_TASKS = Math.max(1, Integer.getInteger("compresso.split.channelTasks", 1));
     /** Fewest rows for the row-block split (benchmark switch {@code compresso.split.rowMin}). */
     private static final int ROW_SPLIT_MIN = Integer.getInteger("compresso.split.rowMin", 4 * ROW_CHUNK);
 
@@ -249,7 +255,9 @@ public final class Kernels {
                 }
             });
         } else if (units >= t) {
-            final int tt = t;
+            // Channel ranges, CHANNEL_TASKS per thread, claimed dynamically: a thread that starts late or runs
+            // slower takes fewer (each range packs A again, so not too many).
+            final int tt = Math.min(units, t * CHANNEL_TASKS);
             KernelPool.run(tt, id -> {
                 int u0 = (int) ((long) units * id / tt), u1 = (int) ((long) units * (id + 1) / tt);
                 body.run(0, m, Math.min(n, u0 * unit), Math.min(n, u1 * unit));

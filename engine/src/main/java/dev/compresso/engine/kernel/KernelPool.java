@@ -73,6 +73,11 @@ public final class KernelPool {
                 }
             }
         }
+        rethrow(failure);
+    }
+
+    /** Rethrows a task's failure: a {@link RuntimeException} or {@link Error} as it is, anything else wrapped. */
+    static void rethrow(Throwable failure) {
         if (failure instanceof RuntimeException re) {
             throw re;
         }

@@ -98,15 +98,7 @@ final class SpinPool {
             synchronized (j) {
                 f = j.failure;
             }
-            if (f instanceof RuntimeException re) {
-                throw re;
-            }
-            if (f instanceof Error err) {
-                throw err;
-            }
-            if (f != null) {
-                throw new IllegalStateException("kernel task failed", f);
-            }
+            KernelPool.rethrow(f);
             return true;
         } finally {
             lock.unlock();

@@ -73,4 +73,51 @@ class KernelPoolTest {
             }
         }
     }
+
+    /**
+     * Several caller threads at once, and tasks that call the pool again: the spinning pool takes one job at a
+     * time, the others fall back to the fork/join pool; every task still runs exactly once.
+     */
+    @Test
+    void concurrentAndNestedCallersEachGetEveryTaskOnce() throws Exception {
+        int callers = 4, rounds = 300, tasks = 5;
+        java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
+        Thread[] ts = new Thread[callers];
+        Throwable[] failure = new Throwable[1];
+        for (int c = 0; c < callers; c++) {
+            ts[c] = new Thread(() -> {
+                try {
+                    for (int r = 0; r < rounds; r++) {
+                        int[] seen = new int[tasks];
+                        KernelPool.run(tasks, id -> {
+                            seen[id]++;
+                            if (id == 0) {
+                                int[] inner = new int[3];
+                                KernelPool.run(3, j -> inner[j]++);
+                                for (int v : inner) {
+                                    if (v != 1) throw new AssertionError("nested task ran " + v + " times");
+                                }
+                            }
+                            total.incrementAndGet();
+                        });
+                        for (int v : seen) {
+                            if (v != 1) throw new AssertionError("task ran " + v + " times");
+                        }
+                    }
+                } catch (Throwable e) {
+                    synchronized (failure) {
+                        failure[0] = e;
+                    }
+                }
+            });
+            ts[c].start();
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        if (failure[0] != null) {
+            throw new AssertionError(failure[0]);
+        }
+        org.junit.jupiter.api.Assertions.assertEquals((long) callers * rounds * tasks, total.get());
+    }
 }

@@ -14,6 +14,26 @@ import java.lang.foreign.MemorySegment;
  */
 final class PanamaKernels implements KernelProvider {
 
+    /** A dense kernel run with the epilogue activation it is given. */
+    @FunctionalInterface
+    private interface Dense {
+        void run(Activation epilogue);
+    }
+
+    /**
+     * Runs {@code kernel} for a block of C; GELU (exact or tanh) is applied afterwards by {@link ActivationVector}
+     * over the finished block rather than in the kernel's epilogue (see there for why).
+     */
+    private static void withActivation(Activation act, MemorySegment c, int n, int m0, int m1, int n0, int n1,
+            Dense kernel) {
+        if (ActivationVector.separate(act)) {
+            kernel.run(Activation.NONE);
+            ActivationVector.apply(act, c, n, m0, m1, n0, n1);
+        } else {
+            kernel.run(act);
+        }
+    }
+
     @Override
     public String name() {
         return "panama";
@@ -22,45 +42,29 @@ final class PanamaKernels implements KernelProvider {
     @Override
     public void fp32(MemorySegment a, Fp32Panels w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
-        if (ActivationVector.separate(act)) {
-            Fp32Vector.gemm(a, w, bias, Activation.NONE, c, m0, m1, n0, n1);
-            ActivationVector.apply(act, c, w.outFeatures(), m0, m1, n0, n1);
-        } else {
-            Fp32Vector.gemm(a, w, bias, act, c, m0, m1, n0, n1);
-        }
+        withActivation(act, c, w.outFeatures(), m0, m1, n0, n1,
+                e -> Fp32Vector.gemm(a, w, bias, e, c, m0, m1, n0, n1));
     }
 
     @Override
     public void fp16(MemorySegment a, Fp16Panels w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
-        if (ActivationVector.separate(act)) {
-            Fp16Vector.gemm(a, w, bias, Activation.NONE, c, m0, m1, n0, n1);
-            ActivationVector.apply(act, c, w.outFeatures(), m0, m1, n0, n1);
-        } else {
-            Fp16Vector.gemm(a, w, bias, act, c, m0, m1, n0, n1);
-        }
+        withActivation(act, c, w.outFeatures(), m0, m1, n0, n1,
+                e -> Fp16Vector.gemm(a, w, bias, e, c, m0, m1, n0, n1));
     }
 
     @Override
     public void int8W8A32(MemorySegment a, Int8Panels w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
-        if (ActivationVector.separate(act)) {
-            Int8Vector.w8a32(a, w, bias, Activation.NONE, c, m0, m1, n0, n1);
-            ActivationVector.apply(act, c, w.outFeatures(), m0, m1, n0, n1);
-        } else {
-            Int8Vector.w8a32(a, w, bias, act, c, m0, m1, n0, n1);
-        }
+        withActivation(act, c, w.outFeatures(), m0, m1, n0, n1,
+                e -> Int8Vector.w8a32(a, w, bias, e, c, m0, m1, n0, n1));
     }
 
     @Override
     public void int8W8A8(MemorySegment aq, MemorySegment aScale, Int8Panels w, MemorySegment bias,
             Activation act, MemorySegment c, int m0, int m1, int n0, int n1) {
-        if (ActivationVector.separate(act)) {
-            Int8Vector.w8a8(aq, aScale, w, bias, Activation.NONE, c, m0, m1, n0, n1);
-            ActivationVector.apply(act, c, w.outFeatures(), m0, m1, n0, n1);
-        } else {
-            Int8Vector.w8a8(aq, aScale, w, bias, act, c, m0, m1, n0, n1);
-        }
+        withActivation(act, c, w.outFeatures(), m0, m1, n0, n1,
+                e -> Int8Vector.w8a8(aq, aScale, w, bias, e, c, m0, m1, n0, n1));
     }
 
     @Override

@@ -43,8 +43,9 @@ final class Fused {
                     y.data(), c.threads);
             return y;
         }
-        // The activation (exact GELU included) runs in the kernels' epilogue, in vector lanes, while the tile is
-        // still in registers: a separate scalar pass over the FFN output cost a third of a MiniLM inference.
+        // The kernels apply the activation (exact GELU included) in vector lanes to each finished block of the
+        // product, while it is still in cache: a separate scalar pass over the FFN output cost a third of a
+        // MiniLM inference.
         Kernels.linear(x.data(), m, l.weights(), l.biasSegment(), l.activation(), y.data(), l.int8Mode(), c.threads);
         return y;
     }

@@ -57,6 +57,7 @@ final class BenchCommand implements Command {
                 for (int i = 0; i < warmup; i++) {
                     closeAll(session.run(inputs));
                 }
+                dev.compresso.engine.runtime.Plan.PROFILE_NANOS.clear();
                 for (int i = 0; i < runs; i++) {
                     long t0 = System.nanoTime();
                     Map<String, Tensor> r = session.run(inputs);
@@ -66,6 +67,14 @@ final class BenchCommand implements Command {
             } finally {
                 closeAll(inputs);
             }
+        }
+        if (Boolean.getBoolean("compresso.profile")) {
+            // Diagnostics: wall time per operator type over the timed runs (-Dcompresso.profile=true).
+            long total = dev.compresso.engine.runtime.Plan.PROFILE_NANOS.values().stream().mapToLong(Long::longValue).sum();
+            dev.compresso.engine.runtime.Plan.PROFILE_NANOS.entrySet().stream()
+                    .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                    .forEach(e -> System.err.printf("profile %-22s %8.3f ms/run %5.1f%%%n", e.getKey(),
+                            e.getValue() / 1e6 / runs, 100.0 * e.getValue() / Math.max(1, total)));
         }
         double median = median(ms);
         double p90 = percentile(ms, 0.9);

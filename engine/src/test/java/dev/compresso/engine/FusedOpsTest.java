@@ -29,7 +29,8 @@ class FusedOpsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1,1,1,1,0", "2,3,2,5,1", "3,17,4,7,1", "1,33,3,16,2", "2,16,1,1,0", "2,40,6,32,2", "1,0,2,4,0"})
+    @CsvSource({"1,1,1,1,0", "2,3,2,5,1", "3,17,4,7,1", "1,33,3,16,2", "2,16,1,1,0", "2,40,6,32,2", "1,0,2,4,0",
+            "5,33,3,20,2", "4,1,2,3,1", "3,0,2,4,1", "7,18,12,32,1"})
     void attentionMatchesReference(int b, int s, int h, int d, int maskKind) throws Exception {
         Random r = new Random(b * 1000 + s * 10 + h);
         int hd = h * d;

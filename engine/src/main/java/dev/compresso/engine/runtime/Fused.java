@@ -9,6 +9,7 @@ import dev.compresso.engine.graph.LayerNorm;
 import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.kernel.Kernels;
 import dev.compresso.engine.kernel.KernelPool;
+import dev.compresso.engine.weights.Panels;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -108,14 +109,21 @@ final class Fused {
         float scale = a.scale();
         MemorySegment Q = q.data(), K = k.data(), V = v.data(), O = out.data(), M = mask == null ? null : mask.data();
         long[] ms = msk;
-        int tasks = bsz * h;
-        int t = Math.min(c.threads, tasks);
-        KernelPool.run(t, id -> {
-            HeadScratch hs = HeadScratch.get(s, d);
-            for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
-                headGemm(Q, K, V, M, ms, O, task / h, task % h, s, hd, d, scale, hs);
-            }
-        });
+        if (bsz > 1 && bsz >= c.threads) {
+            // One task per sequence, claimed dynamically: each reads its rows of Q, K, V and writes its rows of
+            // the output front to back, whole rows at a time. Gathering one head's strided columns per task
+            // instead ran at cache-miss speed once the batch's Q, K, V (1.5 MB each at batch 8) left the L2.
+            KernelPool.run(bsz, b -> sequence(Q, K, V, M, ms, O, b, s, hd, h, d, scale, BatchScratch.get(s, d, h)));
+        } else {
+            int tasks = bsz * h;
+            int t = Math.min(c.threads, tasks);
+            KernelPool.run(t, id -> {
+                HeadScratch hs = HeadScratch.get(s, d);
+                for (int task = tasks * id / t; task < tasks * (id + 1) / t; task++) {
+                    headGemm(Q, K, V, M, ms, O, task / h, task % h, s, hd, d, scale, hs);
+                }
+            });
+        }
         return out;
     }
 
@@ -144,16 +152,52 @@ final class Fused {
             this.d = d;
             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
             q = arena.allocate(Math.max(1, (long) s * d * 4), 64).asSlice(0, (long) s * d * 4);
-            kPacked = arena.allocate(Math.max(1, dev.compresso.engine.weights.Panels.elementCount(s, d) * 4), 64)
-                    .asSlice(0, dev.compresso.engine.weights.Panels.elementCount(s, d) * 4);
-            vPacked = arena.allocate(Math.max(1, dev.compresso.engine.weights.Panels.elementCount(d, s) * 4), 64)
-                    .asSlice(0, dev.compresso.engine.weights.Panels.elementCount(d, s) * 4);
+            kPacked = arena.allocate(Math.max(1, Panels.elementCount(s, d) * 4), 64)
+                    .asSlice(0, Panels.elementCount(s, d) * 4);
+            vPacked = arena.allocate(Math.max(1, Panels.elementCount(d, s) * 4), 64)
+                    .asSlice(0, Panels.elementCount(d, s) * 4);
             scores = arena.allocate(Math.max(1, (long) s * s * 4), 64).asSlice(0, (long) s * s * 4);
             out = arena.allocate(Math.max(1, (long) s * d * 4), 64).asSlice(0, (long) s * d * 4);
             row = new float[Math.max(s, d)];
-            kArr = new float[Math.toIntExact(dev.compresso.engine.weights.Panels.elementCount(s, d))];
-            vArr = new float[Math.toIntExact(dev.compresso.engine.weights.Panels.elementCount(d, s))];
+            kArr = new float[Math.toIntExact(Panels.elementCount(s, d))];
+            vArr = new float[Math.toIntExact(Panels.elementCount(d, s))];
             mrow = new float[s];
+        }
+    }
+
+    /**
+     * Per-thread buffers of the per-sequence path: every head's Q_h rows, packed K_h and V_hᵀ of one sequence,
+     * its output rows, and the {@link HeadScratch} the head products run in.
+     */
+    private static final class BatchScratch {
+        private static final ThreadLocal<BatchScratch> CACHE = new ThreadLocal<>();
+        final int s, d, h;
+        final int kLen, vLen;
+        final float[] row, qAll, kAll, vAll, oAll;
+        final HeadScratch head;
+
+        static BatchScratch get(int s, int d, int h) {
+            BatchScratch b = CACHE.get();
+            if (b == null || b.s != s || b.d != d || b.h != h) {
+                b = new BatchScratch(s, d, h);
+                CACHE.set(b);
+            }
+            return b;
+        }
+
+        private BatchScratch(int s, int d, int h) {
+            this.s = s;
+            this.d = d;
+            this.h = h;
+            kLen = Math.toIntExact(Panels.elementCount(s, d));
+            vLen = Math.toIntExact(Panels.elementCount(d, s));
+            int hd = Math.multiplyExact(h, d);
+            row = new float[hd];
+            qAll = new float[Math.multiplyExact(s, hd)];
+            kAll = new float[Math.multiplyExact(h, kLen)];
+            vAll = new float[Math.multiplyExact(h, vLen)];
+            oAll = new float[Math.multiplyExact(s, hd)];
+            head = HeadScratch.get(s, d);
         }
     }
 
@@ -165,7 +209,7 @@ final class Fused {
             MemorySegment O, int b, int head, int s, int hd, int d, float scale, HeadScratch hs) {
         long base = (long) b * s * hd + (long) head * d;
         float[] row = hs.row, kArr = hs.kArr, vArr = hs.vArr;
-        int nr = dev.compresso.engine.weights.Panels.NR;
+        int nr = Panels.NR;
         // Q_h rows to a contiguous [S, D]; K_h (times the softmax scale) and V_hᵀ into panel layouts built in
         // float[] (bounds checks hoisted) and copied to the kernels' segments in one piece each.
         for (int j = 0; j < s; j++) {
@@ -181,8 +225,61 @@ final class Fused {
                 System.arraycopy(row, g * nr, vArr, (g * s + j) * nr, Math.min(nr, d - g * nr));
             }
         }
-        MemorySegment.copy(kArr, 0, hs.kPacked, F, 0, kArr.length);
-        MemorySegment.copy(vArr, 0, hs.vPacked, F, 0, vArr.length);
+        product(hs, kArr, 0, vArr, 0, M, ms, b, head, s, d);
+        for (int i = 0; i < s; i++) {
+            MemorySegment.copy(hs.out, (long) i * d * 4, O, (base + (long) i * hd) * 4, (long) d * 4);
+        }
+    }
+
+    /**
+     * All heads of sequence {@code b}: its Q, K and V rows are read once each, whole, and scattered into every
+     * head's layouts; the heads' outputs are gathered into whole rows and written once.
+     */
+    private static void sequence(MemorySegment Q, MemorySegment K, MemorySegment V, MemorySegment M, long[] ms,
+            MemorySegment O, int b, int s, int hd, int h, int d, float scale, BatchScratch bs) {
+        long base = (long) b * s * hd;
+        float[] row = bs.row, qAll = bs.qAll, kAll = bs.kAll, vAll = bs.vAll, oAll = bs.oAll;
+        int nr = Panels.NR, kLen = bs.kLen, vLen = bs.vLen;
+        MemorySegment.copy(Q, F, base * 4, qAll, 0, s * hd);
+        for (int j = 0; j < s; j++) {
+            long off = (base + (long) j * hd) * 4;
+            MemorySegment.copy(K, F, off, row, 0, hd);
+            int kb = (j / nr) * d * nr + j % nr;
+            for (int head = 0; head < h; head++) {
+                int ko = head * kLen + kb, ro = head * d;
+                for (int e = 0; e < d; e++) {
+                    kAll[ko + e * nr] = row[ro + e] * scale;
+                }
+            }
+            MemorySegment.copy(V, F, off, row, 0, hd);
+            for (int head = 0; head < h; head++) {
+                for (int g = 0; g * nr < d; g++) {
+                    System.arraycopy(row, head * d + g * nr, vAll, head * vLen + (g * s + j) * nr, Math.min(nr, d - g * nr));
+                }
+            }
+        }
+        HeadScratch hs = bs.head;
+        for (int head = 0; head < h; head++) {
+            for (int j = 0; j < s; j++) {
+                MemorySegment.copy(qAll, j * hd + head * d, hs.q, F, (long) j * d * 4, d);
+            }
+            product(hs, kAll, head * kLen, vAll, head * vLen, M, ms, b, head, s, d);
+            for (int i = 0; i < s; i++) {
+                MemorySegment.copy(hs.out, F, (long) i * d * 4, oAll, i * hd + head * d, d);
+            }
+        }
+        MemorySegment.copy(oAll, 0, O, F, base * 4, s * hd);
+    }
+
+    /**
+     * {@code hs.out = softmax(hs.q · Kᵀ + mask) · V} for one head, K (scale folded in) and Vᵀ given as panel
+     * layouts at {@code kArr[kOff..]} and {@code vArr[vOff..]}.
+     */
+    private static void product(HeadScratch hs, float[] kArr, int kOff, float[] vArr, int vOff, MemorySegment M,
+            long[] ms, int b, int head, int s, int d) {
+        float[] row = hs.row;
+        MemorySegment.copy(kArr, kOff, hs.kPacked, F, 0, hs.kArr.length);
+        MemorySegment.copy(vArr, vOff, hs.vPacked, F, 0, hs.vArr.length);
         var kw = new dev.compresso.engine.weights.Fp32Panels(s, d, hs.kPacked);
         var vw = new dev.compresso.engine.weights.Fp32Panels(d, s, hs.vPacked);
         Kernels.linear(hs.q, s, kw, null, dev.compresso.engine.kernel.Activation.NONE, hs.scores,
@@ -207,9 +304,6 @@ final class Fused {
         }
         Kernels.linear(hs.scores, s, vw, null, dev.compresso.engine.kernel.Activation.NONE, hs.out,
                 dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
-        for (int i = 0; i < s; i++) {
-            MemorySegment.copy(hs.out, (long) i * d * 4, O, (base + (long) i * hd) * 4, (long) d * 4);
-        }
     }
 
     static Tensor fakeQuant(Tensor x, Ctx c) {

@@ -65,6 +65,18 @@ interface KernelProvider {
     void softmax(float[] x, float[] add, int n);
 
     /**
+     * Softmax numerators of {@code rows} rows of {@code n} floats, row-major from byte 0 of {@code x}, in place:
+     * {@code x[r][j] = exp(x[r][j] + add[r·addStride + j] - max_r)}, {@code max_r} the row's maximum of
+     * {@code x + add}; {@code invSums[r] = 1 / Σ_j x[r][j]}. {@code add} may be {@code null} (nothing added);
+     * {@code addStride} 0 adds the same row to every row. The caller scales later (e.g. the rows of
+     * {@code P · V}), which costs a pass over a narrower matrix than normalizing {@code P}.
+     */
+    void softmaxRows(MemorySegment x, int rows, int n, float[] add, int addStride, float[] invSums);
+
+    /** {@code x[r][j] *= scales[r]} for {@code rows} rows of {@code n} floats, row-major from byte 0 of {@code x}. */
+    void scaleRows(MemorySegment x, int rows, int n, float[] scales);
+
+    /**
      * Layer normalization of {@code x[0..n)} in place, after adding {@code residual[0..n)} when it is not
      * {@code null}: {@code (x - mean) / sqrt(var + eps) * gamma + beta}.
      */

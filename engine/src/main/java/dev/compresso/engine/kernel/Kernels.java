@@ -322,6 +322,44 @@ public final class Kernels {
     }
 
     /**
+     * Softmax numerators of a row-major {@code [rows, n]} fp32 matrix at byte 0 of {@code x}, in place, and the
+     * rows' inverse sums: {@code x[r][j] = exp(x[r][j] + add[r·addStride + j] - max_r)} with {@code max_r} the
+     * row's maximum of {@code x + add}, and {@code invSums[r] = 1 / Σ_j x[r][j]}. Multiplying row {@code r} by
+     * {@code invSums[r]} gives the softmax; attention applies it to the rows of {@code P · V} instead.
+     *
+     * @param add       (optional) values added before the softmax (an attention mask), or {@code null}
+     * @param addStride elements between the {@code add} rows of consecutive rows; 0 adds one row to all
+     * @throws IllegalArgumentException naming the sizes when {@code x}, {@code add} or {@code invSums} is too
+     *                                  small, or a count is negative
+     */
+    public static void softmaxRows(MemorySegment x, int rows, int n, float[] add, int addStride, float[] invSums) {
+        if (rows < 0 || n < 0 || addStride < 0) {
+            throw new IllegalArgumentException("softmax of " + rows + " rows of " + n + ", add stride " + addStride);
+        }
+        if (x.byteSize() < (long) rows * n * 4 || invSums.length < rows
+                || (add != null && rows > 0 && add.length < (long) (rows - 1) * addStride + n)) {
+            throw new IllegalArgumentException("softmax of [" + rows + ", " + n + "] over a segment of " + x.byteSize()
+                    + " bytes, " + invSums.length + " sums" + (add == null ? "" : ", " + add.length
+                    + " mask values at stride " + addStride));
+        }
+        PROVIDER.softmaxRows(x, rows, n, add, addStride, invSums);
+    }
+
+    /**
+     * Scales row {@code r} of a row-major {@code [rows, n]} fp32 matrix at byte 0 of {@code x} by
+     * {@code scales[r]}, in place.
+     *
+     * @throws IllegalArgumentException naming the sizes when {@code x} or {@code scales} is too small
+     */
+    public static void scaleRows(MemorySegment x, int rows, int n, float[] scales) {
+        if (rows < 0 || n < 0 || x.byteSize() < (long) rows * n * 4 || scales.length < rows) {
+            throw new IllegalArgumentException("scaling [" + rows + ", " + n + "] over a segment of " + x.byteSize()
+                    + " bytes by " + scales.length + " scales");
+        }
+        PROVIDER.scaleRows(x, rows, n, scales);
+    }
+
+    /**
      * Layer normalization of {@code x[0..n)} in place, {@code (x - mean) / sqrt(var + eps) * gamma + beta}, after
      * adding {@code residual[0..n)} when it is not {@code null}. Vector lanes with the Panama provider.
      *

@@ -95,6 +95,24 @@ final class PanamaKernels implements KernelProvider {
     }
 
     @Override
+    public void softmaxRows(MemorySegment x, int rows, int n, float[] add, int addStride, float[] invSums) {
+        if (!Fp32Vector.vectorAccessible(x)) {
+            ScalarKernels.INSTANCE.softmaxRows(x, rows, n, add, addStride, invSums);
+            return;
+        }
+        ActivationVector.softmaxRows(x, rows, n, add, addStride, invSums);
+    }
+
+    @Override
+    public void scaleRows(MemorySegment x, int rows, int n, float[] scales) {
+        if (!Fp32Vector.vectorAccessible(x)) {
+            ScalarKernels.INSTANCE.scaleRows(x, rows, n, scales);
+            return;
+        }
+        ActivationVector.scaleRows(x, rows, n, scales);
+    }
+
+    @Override
     public void layerNorm(float[] x, float[] residual, float[] gamma, float[] beta, float eps, int n) {
         ActivationVector.layerNorm(x, residual, gamma, beta, eps, n);
     }

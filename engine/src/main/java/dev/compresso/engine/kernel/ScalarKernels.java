@@ -187,6 +187,36 @@ final class ScalarKernels implements KernelProvider {
     }
 
     @Override
+    public void softmaxRows(MemorySegment x, int rows, int n, float[] add, int addStride, float[] invSums) {
+        for (int r = 0; r < rows; r++) {
+            long base = (long) r * n;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) {
+                float v = x.getAtIndex(JAVA_FLOAT_UNALIGNED, base + j) + (add == null ? 0f : add[r * addStride + j]);
+                x.setAtIndex(JAVA_FLOAT_UNALIGNED, base + j, v);
+                max = Math.max(max, v);
+            }
+            float sum = 0f;
+            for (int j = 0; j < n; j++) {
+                float e = (float) Math.exp(x.getAtIndex(JAVA_FLOAT_UNALIGNED, base + j) - max);
+                x.setAtIndex(JAVA_FLOAT_UNALIGNED, base + j, e);
+                sum += e;
+            }
+            invSums[r] = 1f / sum;
+        }
+    }
+
+    @Override
+    public void scaleRows(MemorySegment x, int rows, int n, float[] scales) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < n; j++) {
+                long i = (long) r * n + j;
+                x.setAtIndex(JAVA_FLOAT_UNALIGNED, i, x.getAtIndex(JAVA_FLOAT_UNALIGNED, i) * scales[r]);
+            }
+        }
+    }
+
+    @Override
     public void layerNorm(float[] x, float[] residual, float[] gamma, float[] beta, float eps, int n) {
         if (residual != null) {
             for (int i = 0; i < n; i++) {

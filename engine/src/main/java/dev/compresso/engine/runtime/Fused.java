@@ -110,10 +110,18 @@ final class Fused {
         MemorySegment Q = q.data(), K = k.data(), V = v.data(), O = out.data(), M = mask == null ? null : mask.data();
         long[] ms = msk;
         if (bsz > 1 && bsz >= c.threads) {
-            // One task per sequence, claimed dynamically: each reads its rows of Q, K, V and writes its rows of
-            // the output front to back, whole rows at a time. Gathering one head's strided columns per task
-            // instead ran at cache-miss speed once the batch's Q, K, V (1.5 MB each at batch 8) left the L2.
-            KernelPool.run(bsz, b -> sequence(Q, K, V, M, ms, O, b, s, hd, h, d, scale, BatchScratch.get(s, d, h)));
+            // One task per sequence, claimed dynamically by at most c.threads threads: each reads its rows of
+            // Q, K, V and writes its rows of the output front to back, whole rows at a time. Gathering one
+            // head's strided columns per task instead ran at cache-miss speed once the batch's Q, K, V (1.5 MB
+            // each at batch 8) left the L2.
+            int t = Math.min(c.threads, bsz);
+            java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+            KernelPool.run(t, id -> {
+                BatchScratch bs = BatchScratch.get(s, d, h);
+                for (int b; (b = next.getAndIncrement()) < bsz; ) {
+                    sequence(Q, K, V, M, ms, O, b, s, hd, h, d, scale, bs);
+                }
+            });
         } else {
             int tasks = bsz * h;
             int t = Math.min(c.threads, tasks);
@@ -136,7 +144,9 @@ final class Fused {
         private static final ThreadLocal<HeadScratch> CACHE = new ThreadLocal<>();
         final int s, d;
         final MemorySegment q, kPacked, vPacked, scores, out;
-        final float[] row, mrow, kArr, vArr;
+        final float[] row, mrow, kArr, vArr, invSums;
+        /** Mask values of one head when the mask varies by query row too ({@code [.., S, S]}), made on first use. */
+        float[] fullMask;
 
         static HeadScratch get(int s, int d) {
             HeadScratch h = CACHE.get();
@@ -162,6 +172,7 @@ final class Fused {
             kArr = new float[Math.toIntExact(Panels.elementCount(s, d))];
             vArr = new float[Math.toIntExact(Panels.elementCount(d, s))];
             mrow = new float[s];
+            invSums = new float[s];
         }
     }
 
@@ -277,33 +288,40 @@ final class Fused {
      */
     private static void product(HeadScratch hs, float[] kArr, int kOff, float[] vArr, int vOff, MemorySegment M,
             long[] ms, int b, int head, int s, int d) {
-        float[] row = hs.row;
         MemorySegment.copy(kArr, kOff, hs.kPacked, F, 0, hs.kArr.length);
         MemorySegment.copy(vArr, vOff, hs.vPacked, F, 0, hs.vArr.length);
         var kw = new dev.compresso.engine.weights.Fp32Panels(s, d, hs.kPacked);
         var vw = new dev.compresso.engine.weights.Fp32Panels(d, s, hs.vPacked);
         Kernels.linear(hs.q, s, kw, null, dev.compresso.engine.kernel.Activation.NONE, hs.scores,
                 dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
-        float[] mrow = hs.mrow;
-        boolean rowMask = ms != null && ms[2] == 0;
-        long mo = ms == null ? 0 : b * ms[0] + head * ms[1];
-        if (rowMask) {
-            for (int j = 0; j < s; j++) {
-                mrow[j] = M.getAtIndex(F, mo + j * ms[3]);
-            }
-        }
-        for (int i = 0; i < s; i++) {
-            MemorySegment.copy(hs.scores, F, (long) i * s * 4, row, 0, s);
-            if (!rowMask && ms != null) {
+        // Softmax numerators in place (mask added), then P·V, then each output row times its 1/sum: a pass
+        // over S×D values instead of normalizing the S×S probabilities.
+        float[] add = null;
+        int addStride = 0;
+        if (ms != null) {
+            long mo = b * ms[0] + head * ms[1];
+            if (ms[2] == 0) {
+                add = hs.mrow;
                 for (int j = 0; j < s; j++) {
-                    row[j] += M.getAtIndex(F, mo + i * ms[2] + j * ms[3]);
+                    add[j] = M.getAtIndex(F, mo + j * ms[3]);
+                }
+            } else {
+                if (hs.fullMask == null) {
+                    hs.fullMask = new float[Math.multiplyExact(s, s)];
+                }
+                add = hs.fullMask;
+                addStride = s;
+                for (int i = 0; i < s; i++) {
+                    for (int j = 0; j < s; j++) {
+                        add[i * s + j] = M.getAtIndex(F, mo + i * ms[2] + j * ms[3]);
+                    }
                 }
             }
-            Kernels.softmax(row, rowMask ? mrow : null, s);
-            MemorySegment.copy(row, 0, hs.scores, F, (long) i * s * 4, s);
         }
+        Kernels.softmaxRows(hs.scores, s, s, add, addStride, hs.invSums);
         Kernels.linear(hs.scores, s, vw, null, dev.compresso.engine.kernel.Activation.NONE, hs.out,
                 dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
+        Kernels.scaleRows(hs.out, s, d, hs.invSums);
     }
 
     static Tensor fakeQuant(Tensor x, Ctx c) {

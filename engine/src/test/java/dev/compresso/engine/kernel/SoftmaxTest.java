@@ -100,6 +100,86 @@ class SoftmaxTest {
         assertThrows(IllegalArgumentException.class, () -> Kernels.layerNorm(new float[3], null, new float[3], new float[3], 1e-5f, 0));
     }
 
+    /**
+     * Row softmax numerators and inverse sums on a segment ({@link Kernels#softmaxRows}), then {@link
+     * Kernels#scaleRows}: against the scalar reference and double precision, with no mask, one mask row for all
+     * rows, and a mask row per row; on a native segment and on a heap one (the reference path).
+     */
+    @Test
+    void softmaxRowsAndScaleRowsMatchReferenceOnAwkwardShapes() {
+        Random r = new Random(7);
+        int[][] shapes = {{0, 0}, {0, 5}, {3, 0}, {1, 1}, {1, 17}, {2, 3}, {5, 16}, {3, 31}, {7, 33}, {4, 128}, {2, 129}};
+        for (int[] sh : shapes) {
+            int rows = sh[0], n = sh[1];
+            for (int maskKind = 0; maskKind < 3; maskKind++) {
+                for (boolean heap : new boolean[] {false, true}) {
+                    int stride = maskKind == 2 ? n : 0;
+                    float[] add = maskKind == 0 ? null : new float[Math.max(0, (rows - 1) * stride + n)];
+                    if (add != null) {
+                        for (int i = 0; i < add.length; i++) {
+                            add[i] = r.nextInt(4) == 0 ? Float.NEGATIVE_INFINITY : r.nextInt(3) == 0 ? -10000f : 0f;
+                        }
+                        for (int i = 0; i < rows && n > 0; i++) {
+                            add[i * stride + r.nextInt(n)] = 0f; // every row keeps one real token
+                        }
+                    }
+                    float[] x = new float[rows * n];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) r.nextGaussian() * 8f;
+                    }
+                    java.lang.foreign.MemorySegment got = heap
+                            ? java.lang.foreign.MemorySegment.ofArray(x.clone())
+                            : java.lang.foreign.Arena.ofAuto().allocate(Math.max(1, x.length * 4L), 64);
+                    java.lang.foreign.MemorySegment ref = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1, x.length * 4L), 64);
+                    java.lang.foreign.MemorySegment.copy(x, 0, got, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0, x.length);
+                    java.lang.foreign.MemorySegment.copy(x, 0, ref, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0, x.length);
+                    float[] inv = new float[rows], invRef = new float[rows];
+                    Kernels.softmaxRows(got, rows, n, add, stride, inv);
+                    ScalarKernels.INSTANCE.softmaxRows(ref, rows, n, add, stride, invRef);
+                    float[] scales = inv.clone();
+                    Kernels.scaleRows(got, rows, n, scales);
+                    ScalarKernels.INSTANCE.scaleRows(ref, rows, n, invRef);
+                    for (int i = 0; i < rows; i++) {
+                        double max = Double.NEGATIVE_INFINITY;
+                        for (int j = 0; j < n; j++) {
+                            max = Math.max(max, x[i * n + j] + (add == null ? 0 : (double) add[i * stride + j]));
+                        }
+                        double sum = 0;
+                        for (int j = 0; j < n; j++) {
+                            sum += Math.exp(x[i * n + j] + (add == null ? 0 : (double) add[i * stride + j]) - max);
+                        }
+                        double total = 0;
+                        for (int j = 0; j < n; j++) {
+                            double exact = Math.exp(x[i * n + j] + (add == null ? 0 : (double) add[i * stride + j]) - max) / sum;
+                            float g = Kernels.getFloat(got, (long) i * n + j), f = Kernels.getFloat(ref, (long) i * n + j);
+                            String where = rows + "x" + n + " mask " + maskKind + (heap ? " heap" : "") + " [" + i + "][" + j + "]";
+                            assertEquals(exact, g, 2e-6, where + " vs double");
+                            assertEquals(f, g, 2e-6 * (1 + f), where + " vs reference");
+                            assertTrue(g >= 0f, where + " negative");
+                            total += g;
+                        }
+                        if (n > 0) {
+                            assertEquals(1.0, total, 1e-5, rows + "x" + n + " row " + i + " sums to one");
+                            assertEquals(1 / sum, inv[i], 1e-5 / sum, rows + "x" + n + " row " + i + " inverse sum");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void softmaxRowsRefusesShortBuffers() {
+        var seg = java.lang.foreign.Arena.ofAuto().allocate(4L * 12, 64);
+        assertThrows(IllegalArgumentException.class, () -> Kernels.softmaxRows(seg, 4, 4, null, 0, new float[4]));
+        assertThrows(IllegalArgumentException.class, () -> Kernels.softmaxRows(seg, 3, 4, null, 0, new float[2]));
+        assertThrows(IllegalArgumentException.class, () -> Kernels.softmaxRows(seg, 3, 4, new float[11], 4, new float[3]));
+        assertThrows(IllegalArgumentException.class, () -> Kernels.softmaxRows(seg, 3, 4, new float[3], 0, new float[3]));
+        assertThrows(IllegalArgumentException.class, () -> Kernels.softmaxRows(seg, -1, 4, null, 0, new float[3]));
+        assertThrows(IllegalArgumentException.class, () -> Kernels.scaleRows(seg, 3, 4, new float[2]));
+        assertThrows(IllegalArgumentException.class, () -> Kernels.scaleRows(seg, 4, 4, new float[4]));
+    }
+
     @Test
     void badLengthIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> Kernels.softmax(new float[3], null, 4));

@@ -35,6 +35,23 @@ class VectorMathTest {
         assertTrue(exp1(88.7f) > 3.3e38f && exp1(88.7f) < Float.POSITIVE_INFINITY);
     }
 
+    /** The softmax form: the same bits as {@link VectorMath#exp} for every {@code x ≤ 0}, 0 far below, NaN for NaN. */
+    @Test
+    void expNonPositiveEqualsExpBelowZero() {
+        Random r = new Random(5);
+        for (int i = 0; i < 200_000; i++) {
+            float x = i % 4 == 0 ? -r.nextFloat() : -r.nextFloat() * 100f;
+            float got = VectorMath.expNonPositive(FloatVector.broadcast(Fp32Vector.S, x)).lane(0);
+            assertEquals(Float.floatToRawIntBits(exp1(x)), Float.floatToRawIntBits(got), "exp(" + x + ")");
+        }
+        for (float x : new float[] {0f, -0f, -87.33654f, -87.3366f, -1e-30f, -Float.MIN_VALUE}) {
+            assertEquals(exp1(x), VectorMath.expNonPositive(FloatVector.broadcast(Fp32Vector.S, x)).lane(0), "exp(" + x + ")");
+        }
+        assertEquals(0f, VectorMath.expNonPositive(FloatVector.broadcast(Fp32Vector.S, Float.NEGATIVE_INFINITY)).lane(0));
+        assertEquals(0f, VectorMath.expNonPositive(FloatVector.broadcast(Fp32Vector.S, -Float.MAX_VALUE)).lane(0));
+        assertTrue(Float.isNaN(VectorMath.expNonPositive(FloatVector.broadcast(Fp32Vector.S, Float.NaN)).lane(0)));
+    }
+
     @Test
     void tanhAndLaneSum() {
         Random r = new Random(4);

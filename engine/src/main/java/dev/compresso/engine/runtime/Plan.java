@@ -163,7 +163,8 @@ public final class Plan {
                     throw new ModelException(where + ": node '" + n.name() + "' (" + n.op() + ") failed: " + e.getMessage(), e);
                 }
                 if (PROFILE) {
-                    PROFILE_NANOS.merge(n.op(), System.nanoTime() - t0, Long::sum);
+                    String key = n instanceof Linear l ? "Linear " + l.outFeatures() + "x" + l.inFeatures() : n.op();
+                    PROFILE_NANOS.merge(key, System.nanoTime() - t0, Long::sum);
                 }
                 for (int i = 0; i < n.outputs().size() && i < out.length; i++) {
                     String name = n.outputs().get(i);

@@ -14,8 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Vector API fp32 GEMM {@code C = act(A · Wᵀ + bias)} over {@link Fp32Panels}.
  *
  * <p>Shape of the computation (BLIS-like, with the roles of the operands swapped because W is the operand
- * that is already packed): the K dimension is cut into blocks of {@link #KC}; for each block, {@link #MC}
- * rows of A are copied into a {@code float[]} of micro-panels ({@code MR} rows interleaved, k-major) so
+ * that is already packed): the K dimension is cut into blocks of {@link #KC}; for each block, a row block (at most
+ * {@link #MC_TILES} tiles and {@link #BLOCK_FLOATS} floats) of A are copied into a {@code float[]} of micro-panels ({@code MR} rows interleaved, k-major) so
  * the register tile reads one contiguous stream of broadcasts; then every register tile of {@code MR} rows
  * × two vectors of W runs over the K block, keeping the same W slice (KC × 2 vectors) hot in L1/L2 while
  * it walks down the rows. Partial sums go through C between K blocks; bias and activation are
@@ -48,15 +48,24 @@ final class Fp32Vector {
      */
     static final int MR = mr();
     /**
-     * K block. Every W vector feeds MR FMAs, so the W slice (KC × TW floats: 64 KiB at 16 lanes, 32 KiB at 8)
-     * may live in L2; a longer block means fewer round trips of partial sums through C, which misses L2 on
-     * large outputs. Side by side with OpenBLAS, one thread: 512 against 256 gave 0.72–0.83× against
-     * 0.60–0.74× at 1024³ and 1.06–1.09× against 0.96–0.98× at 128×1536×384 (K = 384 is then one block).
-     * {@code compresso.fp32.kc} overrides it for benchmarks.
+     * K block. Every W vector feeds MR FMAs, so the W slice (KC × TW floats) may live in L2; a longer block means
+     * fewer round trips of partial sums through C, which misses L2 on large outputs. 2048 keeps BERT's K = 1536
+     * (the FFN down projection) in one block: on 2 threads (Zen 4, side by side in one session) 4096×384×1536
+     * ran 179–185 GFLOP/s against 164–168 with 512, 1024×384×1536 181–182 against 168, and one thread was as
+     * fast or faster at every shape tried (4096×384×1536, 128×384×1536, 512×1024×4096). Earlier, 512 had beaten
+     * 256 (0.72–0.83× against 0.60–0.74× OpenBLAS at 1024³). {@code compresso.fp32.kc} overrides it.
      */
-    static final int KC = Math.max(16, Integer.getInteger("compresso.fp32.kc", 512));
-    /** Row block: MC × KC floats of packed A (192 KiB at 16 lanes) stay in L2. */
-    static final int MC = MR * Math.max(1, Integer.getInteger("compresso.fp32.mcTiles", 12));
+    static final int KC = Math.max(16, Integer.getInteger("compresso.fp32.kc", 2048));
+    /** Most row tiles in one block of packed A ({@code compresso.fp32.mcTiles}). */
+    static final int MC_TILES = Math.max(1, Integer.getInteger("compresso.fp32.mcTiles", 12));
+    /**
+     * Packed A per row block, at most (floats; {@code compresso.fp32.blockKiB}, default 256 KiB): with a long K
+     * block the row block shrinks so that it and the W slice of a register tile still share a 512 KiB L2.
+     * At K = 1536 (5 tiles of 8 rows instead of 12) 4096×384×1536 ran 194–200 against 189–191 GFLOP/s.
+     */
+    static final int BLOCK_FLOATS = Math.max(1, Integer.getInteger("compresso.fp32.blockKiB", 256)) * 256;
+    /** Floats of the per-thread packed-A buffer: the largest row block any K block gets. */
+    private static final int AP_FLOATS = Math.max(MR * KC, BLOCK_FLOATS);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Bytes between consecutive k of one panel. */
     private static final long KSTEP = Panels.NR * 4L;
@@ -65,7 +74,7 @@ final class Fp32Vector {
     private static final boolean GEMV_ONE_PANEL = Boolean.getBoolean("compresso.fp32.gemv1");
 
     private static final ThreadLocal<float[][]> SCRATCH =
-            ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[MR * TW], new float[4 * L], new float[0]});
+            ThreadLocal.withInitial(() -> new float[][] {new float[AP_FLOATS], new float[MR * TW], new float[4 * L], new float[0]});
 
     private static int mr() {
         int mr = Integer.getInteger("compresso.fp32.mr", L >= 16 ? 8 : 4);
@@ -304,8 +313,13 @@ final class Fp32Vector {
         for (int pc = 0; pc < k; pc += KC) {
             int kb = Math.min(KC, k - pc);
             boolean first = pc == 0, last = pc + kb == k;
-            for (int ic = m0; ic < m1; ic += MC) {
-                int mb = Math.min(MC, m1 - ic);
+            // Row blocks of at most MC_TILES tiles and BLOCK_FLOATS packed floats, of equal tile counts.
+            int maxTiles = Math.max(1, Math.min(MC_TILES, BLOCK_FLOATS / (MR * kb)));
+            int rangeTiles = (m1 - m0 + MR - 1) / MR;
+            int blocks = (rangeTiles + maxTiles - 1) / maxTiles;
+            int mc = (rangeTiles + blocks - 1) / blocks * MR;
+            for (int ic = m0; ic < m1; ic += mc) {
+                int mb = Math.min(mc, m1 - ic);
                 int tiles = (mb + MR - 1) / MR;
                 packA(a, k, ic, mb, pc, kb, ap);
                 for (int col = n0; col < n1; col += TW) {

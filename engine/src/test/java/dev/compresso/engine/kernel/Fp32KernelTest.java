@@ -104,11 +104,27 @@ class Fp32KernelTest {
 
     @Test
     void longKCrossesTheKBlocks() {
-        // K around and past one and two K blocks (256 or 512 wide), with tail blocks; rows and channels with tails.
+        // K around and past one and two K blocks (2048 wide, or set by compresso.fp32.kc), with tail blocks; rows
+        // and channels with tails.
         long seed = 100;
-        for (int k : new int[] {255, 256, 257, 384, 511, 512, 513, 1000, 1100}) {
+        for (int k : new int[] {255, 256, 257, 384, 511, 512, 513, 1000, 1100, 2047, 2048, 2049, 4100}) {
             for (int[] mn : new int[][] {{1, 33}, {2, 17}, {7, 16}, {17, 31}, {33, 15}}) {
                 check(mn[0], mn[1], k, ACTS[(int) (seed % ACTS.length)], seed % 2 == 1, 1, seed);
+                seed++;
+            }
+        }
+    }
+
+    /**
+     * Long K shrinks the row block (packed A stays within the block budget): rows that split into several
+     * blocks of equal tile counts plus a ragged end, on one and two threads.
+     */
+    @Test
+    void longKSplitsTheRowsIntoSmallerBlocks() {
+        long seed = 150;
+        for (int[] mnk : new int[][] {{97, 33, 1537}, {41, 17, 2049}, {130, 20, 1536}, {9, 16, 3000}}) {
+            for (int threads : new int[] {1, 2}) {
+                check(mnk[0], mnk[1], mnk[2], ACTS[(int) (seed % ACTS.length)], seed % 2 == 0, threads, seed);
                 seed++;
             }
         }

@@ -6,7 +6,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -105,77 +104,6 @@ final class ActivationVector {
         }
         for (; j < n; j++) {
             x[j] *= inv;
-        }
-    }
-
-    /**
-     * See {@link KernelProvider#softmaxRows}: per row one pass for the maximum of {@code x + add}, one for the
-     * exponentials ({@link VectorMath#expNonPositive}) and their sum, straight on the segment. The tail is a
-     * masked vector whose inactive lanes are zeroed before they reach the sum.
-     */
-    static void softmaxRows(MemorySegment x, int rows, int n, float[] add, int addStride, float[] invSums) {
-        int bound = S.loopBound(n);
-        VectorMask<Float> tail = S.indexInRange(bound, n);
-        boolean hasTail = bound < n;
-        for (int r = 0; r < rows; r++) {
-            long base = (long) r * n * 4;
-            int ao = r * addStride;
-            FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-            for (int j = 0; j < bound; j += L) {
-                FloatVector v = FloatVector.fromMemorySegment(S, x, base + j * 4L, LE);
-                if (add != null) {
-                    v = v.add(FloatVector.fromArray(S, add, ao + j));
-                }
-                vmax = vmax.max(v);
-            }
-            if (hasTail) {
-                FloatVector v = FloatVector.fromMemorySegment(S, x, base + bound * 4L, LE, tail);
-                if (add != null) {
-                    v = v.add(FloatVector.fromArray(S, add, ao + bound, tail));
-                }
-                vmax = vmax.max(v.blend(Float.NEGATIVE_INFINITY, tail.not()));
-            }
-            FloatVector max = FloatVector.broadcast(S, vmax.reduceLanes(VectorOperators.MAX));
-            FloatVector vsum = FloatVector.zero(S);
-            for (int j = 0; j < bound; j += L) {
-                long o = base + j * 4L;
-                FloatVector v = FloatVector.fromMemorySegment(S, x, o, LE);
-                if (add != null) {
-                    v = v.add(FloatVector.fromArray(S, add, ao + j));
-                }
-                FloatVector e = VectorMath.expNonPositive(v.sub(max));
-                e.intoMemorySegment(x, o, LE);
-                vsum = vsum.add(e);
-            }
-            if (hasTail) {
-                long o = base + bound * 4L;
-                FloatVector v = FloatVector.fromMemorySegment(S, x, o, LE, tail);
-                if (add != null) {
-                    v = v.add(FloatVector.fromArray(S, add, ao + bound, tail));
-                }
-                FloatVector e = VectorMath.expNonPositive(v.sub(max)).blend(0f, tail.not());
-                e.intoMemorySegment(x, o, LE, tail);
-                vsum = vsum.add(e);
-            }
-            invSums[r] = 1f / VectorMath.sum(vsum);
-        }
-    }
-
-    /** See {@link KernelProvider#scaleRows}. */
-    static void scaleRows(MemorySegment x, int rows, int n, float[] scales) {
-        int bound = S.loopBound(n);
-        VectorMask<Float> tail = S.indexInRange(bound, n);
-        for (int r = 0; r < rows; r++) {
-            long base = (long) r * n * 4;
-            float f = scales[r];
-            for (int j = 0; j < bound; j += L) {
-                long o = base + j * 4L;
-                FloatVector.fromMemorySegment(S, x, o, LE).mul(f).intoMemorySegment(x, o, LE);
-            }
-            if (bound < n) {
-                long o = base + bound * 4L;
-                FloatVector.fromMemorySegment(S, x, o, LE, tail).mul(f).intoMemorySegment(x, o, LE, tail);
-            }
         }
     }
 

@@ -65,16 +65,14 @@ interface KernelProvider {
     void softmax(float[] x, float[] add, int n);
 
     /**
-     * Softmax numerators of {@code rows} rows of {@code n} floats, row-major from byte 0 of {@code x}, in place:
-     * {@code x[r][j] = exp(x[r][j] + add[r·addStride + j] - max_r)}, {@code max_r} the row's maximum of
-     * {@code x + add}; {@code invSums[r] = 1 / Σ_j x[r][j]}. {@code add} may be {@code null} (nothing added);
-     * {@code addStride} 0 adds the same row to every row. The caller scales later (e.g. the rows of
-     * {@code P · V}), which costs a pass over a narrower matrix than normalizing {@code P}.
+     * One attention head, {@code O = softmax(Q · Kᵀ + add) · V} for {@code s} queries and keys of width {@code d}:
+     * Q row {@code i} at {@code q[qOff + i·qStride ..]}; K (softmax scale folded in) in panel layout
+     * ({@link dev.compresso.engine.weights.Panels#index}, {@code s} rows of {@code d}) from {@code k[kOff]};
+     * {@code Vᵀ} in panel layout ({@code d} rows of {@code s}) from {@code v[vOff]}; mask row of query {@code i}
+     * at {@code add[i·addStride ..]} (or {@code null}); O row {@code i} to {@code out[oOff + i·oStride ..]}.
      */
-    void softmaxRows(MemorySegment x, int rows, int n, float[] add, int addStride, float[] invSums);
-
-    /** {@code x[r][j] *= scales[r]} for {@code rows} rows of {@code n} floats, row-major from byte 0 of {@code x}. */
-    void scaleRows(MemorySegment x, int rows, int n, float[] scales);
+    void attentionHead(float[] q, int qOff, int qStride, float[] k, int kOff, float[] v, int vOff, int s, int d,
+            float[] add, int addStride, float[] out, int oOff, int oStride);
 
     /**
      * Layer normalization of {@code x[0..n)} in place, after adding {@code residual[0..n)} when it is not

@@ -322,41 +322,28 @@ public final class Kernels {
     }
 
     /**
-     * Softmax numerators of a row-major {@code [rows, n]} fp32 matrix at byte 0 of {@code x}, in place, and the
-     * rows' inverse sums: {@code x[r][j] = exp(x[r][j] + add[r·addStride + j] - max_r)} with {@code max_r} the
-     * row's maximum of {@code x + add}, and {@code invSums[r] = 1 / Σ_j x[r][j]}. Multiplying row {@code r} by
-     * {@code invSums[r]} gives the softmax; attention applies it to the rows of {@code P · V} instead.
+     * One attention head, {@code O = softmax(Q · Kᵀ + add) · V}, with {@code s} queries and keys of width
+     * {@code d} (see {@link KernelProvider#attentionHead} for the layouts): K and {@code Vᵀ} in panel layout
+     * ({@link Panels#index}; fold the softmax scale into K), Q and O as rows at a stride, the mask as one row
+     * per query at {@code addStride} (0: one row for all) or {@code null}.
      *
-     * @param add       (optional) values added before the softmax (an attention mask), or {@code null}
-     * @param addStride elements between the {@code add} rows of consecutive rows; 0 adds one row to all
-     * @throws IllegalArgumentException naming the sizes when {@code x}, {@code add} or {@code invSums} is too
-     *                                  small, or a count is negative
+     * @throws IllegalArgumentException naming the sizes when an array is too small for the shapes or strides
      */
-    public static void softmaxRows(MemorySegment x, int rows, int n, float[] add, int addStride, float[] invSums) {
-        if (rows < 0 || n < 0 || addStride < 0) {
-            throw new IllegalArgumentException("softmax of " + rows + " rows of " + n + ", add stride " + addStride);
+    public static void attentionHead(float[] q, int qOff, int qStride, float[] k, int kOff, float[] v, int vOff,
+            int s, int d, float[] add, int addStride, float[] out, int oOff, int oStride) {
+        if (s < 0 || d < 0 || qOff < 0 || kOff < 0 || vOff < 0 || oOff < 0 || addStride < 0 || qStride < d
+                || oStride < d) {
+            throw new IllegalArgumentException("attention head of " + s + " x " + d + ": offsets " + qOff + ", " + kOff
+                    + ", " + vOff + ", " + oOff + ", strides q " + qStride + ", o " + oStride + ", mask " + addStride);
         }
-        if (x.byteSize() < (long) rows * n * 4 || invSums.length < rows
-                || (add != null && rows > 0 && add.length < (long) (rows - 1) * addStride + n)) {
-            throw new IllegalArgumentException("softmax of [" + rows + ", " + n + "] over a segment of " + x.byteSize()
-                    + " bytes, " + invSums.length + " sums" + (add == null ? "" : ", " + add.length
-                    + " mask values at stride " + addStride));
+        if (s > 0 && (q.length < qOff + (long) (s - 1) * qStride + d || out.length < oOff + (long) (s - 1) * oStride + d
+                || k.length < kOff + Panels.elementCount(s, d) || v.length < vOff + Panels.elementCount(d, s)
+                || (add != null && add.length < (long) (s - 1) * addStride + s))) {
+            throw new IllegalArgumentException("attention head of " + s + " x " + d + " does not fit arrays q " + q.length
+                    + ", k " + k.length + ", v " + v.length + ", out " + out.length
+                    + (add == null ? "" : ", mask " + add.length));
         }
-        PROVIDER.softmaxRows(x, rows, n, add, addStride, invSums);
-    }
-
-    /**
-     * Scales row {@code r} of a row-major {@code [rows, n]} fp32 matrix at byte 0 of {@code x} by
-     * {@code scales[r]}, in place.
-     *
-     * @throws IllegalArgumentException naming the sizes when {@code x} or {@code scales} is too small
-     */
-    public static void scaleRows(MemorySegment x, int rows, int n, float[] scales) {
-        if (rows < 0 || n < 0 || x.byteSize() < (long) rows * n * 4 || scales.length < rows) {
-            throw new IllegalArgumentException("scaling [" + rows + ", " + n + "] over a segment of " + x.byteSize()
-                    + " bytes by " + scales.length + " scales");
-        }
-        PROVIDER.scaleRows(x, rows, n, scales);
+        PROVIDER.attentionHead(q, qOff, qStride, k, kOff, v, vOff, s, d, add, addStride, out, oOff, oStride);
     }
 
     /**

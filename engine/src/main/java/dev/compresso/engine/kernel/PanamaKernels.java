@@ -95,21 +95,9 @@ final class PanamaKernels implements KernelProvider {
     }
 
     @Override
-    public void softmaxRows(MemorySegment x, int rows, int n, float[] add, int addStride, float[] invSums) {
-        if (!Fp32Vector.vectorAccessible(x)) {
-            ScalarKernels.INSTANCE.softmaxRows(x, rows, n, add, addStride, invSums);
-            return;
-        }
-        ActivationVector.softmaxRows(x, rows, n, add, addStride, invSums);
-    }
-
-    @Override
-    public void scaleRows(MemorySegment x, int rows, int n, float[] scales) {
-        if (!Fp32Vector.vectorAccessible(x)) {
-            ScalarKernels.INSTANCE.scaleRows(x, rows, n, scales);
-            return;
-        }
-        ActivationVector.scaleRows(x, rows, n, scales);
+    public void attentionHead(float[] q, int qOff, int qStride, float[] k, int kOff, float[] v, int vOff, int s,
+            int d, float[] add, int addStride, float[] out, int oOff, int oStride) {
+        AttentionVector.head(q, qOff, qStride, k, kOff, v, vOff, s, d, add, addStride, out, oOff, oStride);
     }
 
     @Override

@@ -187,31 +187,31 @@ final class ScalarKernels implements KernelProvider {
     }
 
     @Override
-    public void softmaxRows(MemorySegment x, int rows, int n, float[] add, int addStride, float[] invSums) {
-        for (int r = 0; r < rows; r++) {
-            long base = (long) r * n;
+    public void attentionHead(float[] q, int qOff, int qStride, float[] k, int kOff, float[] v, int vOff, int s,
+            int d, float[] add, int addStride, float[] out, int oOff, int oStride) {
+        float[] p = new float[s];
+        for (int i = 0; i < s; i++) {
             float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < n; j++) {
-                float v = x.getAtIndex(JAVA_FLOAT_UNALIGNED, base + j) + (add == null ? 0f : add[r * addStride + j]);
-                x.setAtIndex(JAVA_FLOAT_UNALIGNED, base + j, v);
-                max = Math.max(max, v);
+            for (int j = 0; j < s; j++) {
+                float acc = 0f;
+                for (int e = 0; e < d; e++) {
+                    acc += q[qOff + i * qStride + e] * k[kOff + (int) Panels.index(j, e, d)];
+                }
+                p[j] = acc + (add == null ? 0f : add[i * addStride + j]);
+                max = Math.max(max, p[j]);
             }
             float sum = 0f;
-            for (int j = 0; j < n; j++) {
-                float e = (float) Math.exp(x.getAtIndex(JAVA_FLOAT_UNALIGNED, base + j) - max);
-                x.setAtIndex(JAVA_FLOAT_UNALIGNED, base + j, e);
-                sum += e;
+            for (int j = 0; j < s; j++) {
+                p[j] = (float) Math.exp(p[j] - max);
+                sum += p[j];
             }
-            invSums[r] = 1f / sum;
-        }
-    }
-
-    @Override
-    public void scaleRows(MemorySegment x, int rows, int n, float[] scales) {
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < n; j++) {
-                long i = (long) r * n + j;
-                x.setAtIndex(JAVA_FLOAT_UNALIGNED, i, x.getAtIndex(JAVA_FLOAT_UNALIGNED, i) * scales[r]);
+            float inv = 1f / sum;
+            for (int e = 0; e < d; e++) {
+                float acc = 0f;
+                for (int j = 0; j < s; j++) {
+                    acc += p[j] * v[vOff + (int) Panels.index(e, j, s)];
+                }
+                out[oOff + i * oStride + e] = acc * inv;
             }
         }
     }

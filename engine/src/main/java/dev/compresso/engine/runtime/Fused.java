@@ -136,15 +136,13 @@ final class Fused {
     }
 
     /**
-     * Per-thread attention buffers: Q_h, packed K_h and V_hᵀ, scores, output. They come from an automatic
-     * (shared) arena like every other kernel operand: segments of a different session kind (e.g. confined)
-     * made C2's profiled loop predicates in the GEMM kernel fail and recompile in a loop.
+     * Per-thread attention buffers of one head: Q_h and O_h rows, K_h and V_hᵀ in panel layouts, a gathered row
+     * and the mask values.
      */
     private static final class HeadScratch {
         private static final ThreadLocal<HeadScratch> CACHE = new ThreadLocal<>();
         final int s, d;
-        final MemorySegment q, kPacked, vPacked, scores, out;
-        final float[] row, mrow, kArr, vArr, invSums;
+        final float[] row, mrow, kArr, vArr, qArr, oArr;
         /** Mask values of one head when the mask varies by query row too ({@code [.., S, S]}), made on first use. */
         float[] fullMask;
 
@@ -160,25 +158,18 @@ final class Fused {
         private HeadScratch(int s, int d) {
             this.s = s;
             this.d = d;
-            java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
-            q = arena.allocate(Math.max(1, (long) s * d * 4), 64).asSlice(0, (long) s * d * 4);
-            kPacked = arena.allocate(Math.max(1, Panels.elementCount(s, d) * 4), 64)
-                    .asSlice(0, Panels.elementCount(s, d) * 4);
-            vPacked = arena.allocate(Math.max(1, Panels.elementCount(d, s) * 4), 64)
-                    .asSlice(0, Panels.elementCount(d, s) * 4);
-            scores = arena.allocate(Math.max(1, (long) s * s * 4), 64).asSlice(0, (long) s * s * 4);
-            out = arena.allocate(Math.max(1, (long) s * d * 4), 64).asSlice(0, (long) s * d * 4);
             row = new float[Math.max(s, d)];
             kArr = new float[Math.toIntExact(Panels.elementCount(s, d))];
             vArr = new float[Math.toIntExact(Panels.elementCount(d, s))];
+            qArr = new float[Math.multiplyExact(s, d)];
+            oArr = new float[Math.multiplyExact(s, d)];
             mrow = new float[s];
-            invSums = new float[s];
         }
     }
 
     /**
      * Per-thread buffers of the per-sequence path: every head's Q_h rows, packed K_h and V_hᵀ of one sequence,
-     * its output rows, and the {@link HeadScratch} the head products run in.
+     * its output rows, and the {@link HeadScratch} that holds the mask values.
      */
     private static final class BatchScratch {
         private static final ThreadLocal<BatchScratch> CACHE = new ThreadLocal<>();
@@ -213,19 +204,18 @@ final class Fused {
     }
 
     /**
-     * One (batch, head) pair on the packed GEMM kernels: {@code S = Q_h · K_hᵀ} with K_h packed as weights
-     * {@code [S, D]}, row softmax with mask, {@code O_h = P · V_h} with V_hᵀ packed as weights {@code [D, S]}.
+     * One (batch, head) pair: Q_h rows gathered, K_h (times the softmax scale) and V_hᵀ into panel layouts,
+     * then {@link Kernels#attentionHead}, and O_h scattered back into the output rows.
      */
     private static void headGemm(MemorySegment Q, MemorySegment K, MemorySegment V, MemorySegment M, long[] ms,
             MemorySegment O, int b, int head, int s, int hd, int d, float scale, HeadScratch hs) {
         long base = (long) b * s * hd + (long) head * d;
         float[] row = hs.row, kArr = hs.kArr, vArr = hs.vArr;
         int nr = Panels.NR;
-        // Q_h rows to a contiguous [S, D]; K_h (times the softmax scale) and V_hᵀ into panel layouts built in
-        // float[] (bounds checks hoisted) and copied to the kernels' segments in one piece each.
+        // K_h (times the softmax scale) and V_hᵀ into panel layouts built in float[] (bounds checks hoisted).
         for (int j = 0; j < s; j++) {
             long off = (base + (long) j * hd) * 4;
-            MemorySegment.copy(Q, off, hs.q, (long) j * d * 4, (long) d * 4);
+            MemorySegment.copy(Q, F, off, hs.qArr, j * d, d);
             MemorySegment.copy(K, F, off, row, 0, d);
             int kb = (j / nr) * d * nr + j % nr;
             for (int e = 0; e < d; e++) {
@@ -236,10 +226,38 @@ final class Fused {
                 System.arraycopy(row, g * nr, vArr, (g * s + j) * nr, Math.min(nr, d - g * nr));
             }
         }
-        product(hs, kArr, 0, vArr, 0, M, ms, b, head, s, d);
+        float[] add = mask(hs, M, ms, b, head, s);
+        Kernels.attentionHead(hs.qArr, 0, d, kArr, 0, vArr, 0, s, d, add, maskStride(ms, s), hs.oArr, 0, d);
         for (int i = 0; i < s; i++) {
-            MemorySegment.copy(hs.out, (long) i * d * 4, O, (base + (long) i * hd) * 4, (long) d * 4);
+            MemorySegment.copy(hs.oArr, i * d, O, F, (base + (long) i * hd) * 4, d);
         }
+    }
+
+    /** Mask values of (b, head) into the scratch: one row when the mask has no query axis, else S rows. */
+    private static float[] mask(HeadScratch hs, MemorySegment M, long[] ms, int b, int head, int s) {
+        if (ms == null) {
+            return null;
+        }
+        long mo = b * ms[0] + head * ms[1];
+        if (ms[2] == 0) {
+            for (int j = 0; j < s; j++) {
+                hs.mrow[j] = M.getAtIndex(F, mo + j * ms[3]);
+            }
+            return hs.mrow;
+        }
+        if (hs.fullMask == null) {
+            hs.fullMask = new float[Math.multiplyExact(s, s)];
+        }
+        for (int i = 0; i < s; i++) {
+            for (int j = 0; j < s; j++) {
+                hs.fullMask[i * s + j] = M.getAtIndex(F, mo + i * ms[2] + j * ms[3]);
+            }
+        }
+        return hs.fullMask;
+    }
+
+    private static int maskStride(long[] ms, int s) {
+        return ms != null && ms[2] != 0 ? s : 0;
     }
 
     /**
@@ -271,57 +289,11 @@ final class Fused {
         }
         HeadScratch hs = bs.head;
         for (int head = 0; head < h; head++) {
-            for (int j = 0; j < s; j++) {
-                MemorySegment.copy(qAll, j * hd + head * d, hs.q, F, (long) j * d * 4, d);
-            }
-            product(hs, kAll, head * kLen, vAll, head * vLen, M, ms, b, head, s, d);
-            for (int i = 0; i < s; i++) {
-                MemorySegment.copy(hs.out, F, (long) i * d * 4, oAll, i * hd + head * d, d);
-            }
+            float[] add = mask(hs, M, ms, b, head, s);
+            Kernels.attentionHead(qAll, head * d, hd, kAll, head * kLen, vAll, head * vLen, s, d, add, maskStride(ms, s),
+                    oAll, head * d, hd);
         }
         MemorySegment.copy(oAll, 0, O, F, base * 4, s * hd);
-    }
-
-    /**
-     * {@code hs.out = softmax(hs.q · Kᵀ + mask) · V} for one head, K (scale folded in) and Vᵀ given as panel
-     * layouts at {@code kArr[kOff..]} and {@code vArr[vOff..]}.
-     */
-    private static void product(HeadScratch hs, float[] kArr, int kOff, float[] vArr, int vOff, MemorySegment M,
-            long[] ms, int b, int head, int s, int d) {
-        MemorySegment.copy(kArr, kOff, hs.kPacked, F, 0, hs.kArr.length);
-        MemorySegment.copy(vArr, vOff, hs.vPacked, F, 0, hs.vArr.length);
-        var kw = new dev.compresso.engine.weights.Fp32Panels(s, d, hs.kPacked);
-        var vw = new dev.compresso.engine.weights.Fp32Panels(d, s, hs.vPacked);
-        Kernels.linear(hs.q, s, kw, null, dev.compresso.engine.kernel.Activation.NONE, hs.scores,
-                dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
-        // Softmax numerators in place (mask added), then P·V, then each output row times its 1/sum: a pass
-        // over S×D values instead of normalizing the S×S probabilities.
-        float[] add = null;
-        int addStride = 0;
-        if (ms != null) {
-            long mo = b * ms[0] + head * ms[1];
-            if (ms[2] == 0) {
-                add = hs.mrow;
-                for (int j = 0; j < s; j++) {
-                    add[j] = M.getAtIndex(F, mo + j * ms[3]);
-                }
-            } else {
-                if (hs.fullMask == null) {
-                    hs.fullMask = new float[Math.multiplyExact(s, s)];
-                }
-                add = hs.fullMask;
-                addStride = s;
-                for (int i = 0; i < s; i++) {
-                    for (int j = 0; j < s; j++) {
-                        add[i * s + j] = M.getAtIndex(F, mo + i * ms[2] + j * ms[3]);
-                    }
-                }
-            }
-        }
-        Kernels.softmaxRows(hs.scores, s, s, add, addStride, hs.invSums);
-        Kernels.linear(hs.scores, s, vw, null, dev.compresso.engine.kernel.Activation.NONE, hs.out,
-                dev.compresso.engine.kernel.Int8Mode.AUTO, 1);
-        Kernels.scaleRows(hs.out, s, d, hs.invSums);
     }
 
     static Tensor fakeQuant(Tensor x, Ctx c) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces every number of README.md's results table on this machine; raw output in ${OUT:-results/}.
 # Takes about 35 minutes. Run it on an otherwise idle machine; ratios come from side-by-side runs.
-# Usage: jmh/results.sh [part...]   parts: minilm load gc fp32 compressed sparse demo (default: all)
+# Usage: jmh/results.sh [part...]   parts: minilm interleaved load gc fp32 compressed sparse demo (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
@@ -14,12 +14,16 @@ cp="jmh/target/classes:jmh/target/lib/*"
 java=("$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx6g)
 jmh=("${java[@]}" -cp "$cp" org.openjdk.jmh.Main)
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(minilm load gc fp32 compressed sparse demo)
+[ ${#parts[@]} -eq 0 ] && parts=(minilm interleaved load gc fp32 compressed sparse demo)
 for p in "${parts[@]}"; do
   echo "== $p" >&2
   case $p in
     minilm)  # end to end, ours vs ONNX Runtime, 2 threads each, batch 1/8/32 x 128 tokens
       "${jmh[@]}" 'MiniLmBenchmark.infer' -p threads=2 -f 1 -wi 4 -i 8 -w 2s -r 2s -rf json -rff "$out/minilm.json" | tee "$out/minilm.txt" ;;
+    interleaved) # ours vs ONNX Runtime in alternating rounds in one JVM (the ratios the README quotes)
+      for b in 1 8 32; do
+        "${java[@]}" -cp "$cp" dev.compresso.jmh.Interleaved ort compresso "$b" 2 20
+      done | tee "$out/interleaved.txt" ;;
     load)    # model load until a session is ready
       "${jmh[@]}" 'MiniLmBenchmark.load' -f 3 -wi 5 -i 20 -rf json -rff "$out/load.json" | tee "$out/load.txt" ;;
     gc)      # heap allocated per inference (steady state)

@@ -52,9 +52,11 @@ final class AttentionVector {
         float[] sb = scratch[0], inv = scratch[1], addPad = scratch[2];
         // The softmax runs over whole vectors of the padded rows: keys past s score -inf (numerator 0), and
         // the mask row is copied to a padded row (0 past s) so no lane reads past the caller's array.
-        java.util.Arrays.fill(addPad, 0f);
-        if (add != null && addStride == 0) {
-            System.arraycopy(add, 0, addPad, 0, s);
+        if (add != null) {
+            java.util.Arrays.fill(addPad, s, sPad, 0f);
+            if (addStride == 0) {
+                System.arraycopy(add, 0, addPad, 0, s);
+            }
         }
         int kEnd = Panels.panelCount(s) * NR, vEnd = Panels.panelCount(d) * NR;
         for (int i0 = 0; i0 < s; i0 += MR) {

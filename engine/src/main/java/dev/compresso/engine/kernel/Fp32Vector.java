@@ -14,10 +14,10 @@ import jdk.incubator.vector.VectorSpecies;
  * Vector API fp32 GEMM {@code C = act(A · Wᵀ + bias)} over {@link Fp32Panels}.
  *
  * <p>Shape of the computation (BLIS-like, with the roles of the operands swapped because W is the operand
- * that is already packed): the K dimension is cut into blocks of {@link #KC}; for each block, a row block (at most
- * {@link #MC_TILES} tiles and {@link #BLOCK_FLOATS} floats) of A are copied into a {@code float[]} of micro-panels ({@code MR} rows interleaved, k-major) so
- * the register tile reads one contiguous stream of broadcasts; then every register tile of {@code MR} rows
- * × two vectors of W runs over the K block, keeping the same W slice (KC × 2 vectors) hot in L1/L2 while
+ * that is already packed): the K dimension is cut into blocks of {@link #KC}; for each block, a block of rows
+ * of A (at most {@link #MC_TILES} tiles and {@link #BLOCK_FLOATS} floats) is copied into a {@code float[]} of
+ * micro-panels ({@code MR} rows interleaved, k-major) so the register tile reads one contiguous stream of
+ * broadcasts; then every register tile of {@code MR} rows × two vectors of W runs over the K block, keeping the same W slice (KC × 2 vectors) hot in L1/L2 while
  * it walks down the rows. Partial sums go through C between K blocks; bias and activation are
  * applied once, after the last K block.
  *

@@ -23,7 +23,8 @@ import java.util.List;
  * <ul>
  *   <li>any {@link MiniLmBenchmark} engine ({@code compresso}, {@code ort}, {@code compresso-int8}, ...): one
  *       inference of all-MiniLM-L6-v2 at the batch given, 128 tokens;
- *   <li>{@code attention}: {@link AttentionBenchmark}'s fused attention at the batch given.
+ *   <li>{@code attention}: {@link AttentionBenchmark}'s fused attention at the batch given;
+ *   <li>{@code gemmMxNxK}: one fp32 GEMM of that shape ({@link GemmWorkload}; the batch argument is ignored).
  * </ul>
  *
  * <p>Usage: {@code Interleaved A B BATCH THREADS ROUNDS}, e.g. {@code Interleaved ort compresso 1 2 20} or
@@ -95,6 +96,16 @@ public final class Interleaved {
         int colon = spec.lastIndexOf(':');
         String workload = colon < 0 ? spec : spec.substring(colon + 1);
         ClassLoader loader = colon < 0 ? Interleaved.class.getClassLoader() : loader(Path.of(spec.substring(0, colon)));
+        if (workload.startsWith("gemm")) {
+            String[] d = workload.substring(4).split("x");
+            if (d.length != 3) {
+                throw new IllegalArgumentException("gemm workload must be gemmMxNxK, not " + workload);
+            }
+            Runnable r = (Runnable) loader.loadClass("dev.compresso.jmh.GemmWorkload")
+                    .getMethod("make", int.class, int.class, int.class, int.class)
+                    .invoke(null, Integer.parseInt(d[0]), Integer.parseInt(d[1]), Integer.parseInt(d[2]), threads);
+            return r::run;
+        }
         if (workload.equals("attention")) {
             Class<?> c = loader.loadClass("dev.compresso.jmh.AttentionBenchmark");
             Object bench = c.getConstructor().newInstance();

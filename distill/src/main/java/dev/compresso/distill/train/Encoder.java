@@ -1,0 +1,428 @@
+package dev.compresso.distill.train;
+
+import dev.compresso.engine.kernel.Backward;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A trainable BERT-family encoder: embeddings (word + position + token type, layer norm), then post-norm
+ * transformer layers (fused QKV projection, self-attention, output projection, residual + layer norm, GELU
+ * feed-forward, residual + layer norm). The forward pass keeps what the backward pass needs in a {@link Pass};
+ * the backward pass takes the loss gradient at any layer's output and accumulates every parameter's gradient.
+ * Sequences are packed without padding ({@link TokenBatch}), so no work is spent on padding and no mask is
+ * needed.
+ */
+public final class Encoder {
+    final EncoderConfig cfg;
+    final Param word;
+    final Param position;
+    final Param type;
+    final Norm embNorm;
+    final Layer[] layers;
+    private final boolean trainable;
+    private final List<Param> params = new ArrayList<>();
+
+    /** One transformer layer's parameters. */
+    public static final class Layer {
+        final Dense qkv;
+        final Dense out;
+        final Norm norm1;
+        final Dense ffnIn;
+        final Dense ffnOut;
+        final Norm norm2;
+
+        Layer(Dense qkv, Dense out, Norm norm1, Dense ffnIn, Dense ffnOut, Norm norm2) {
+            this.qkv = qkv;
+            this.out = out;
+            this.norm1 = norm1;
+            this.ffnIn = ffnIn;
+            this.ffnOut = ffnOut;
+            this.norm2 = norm2;
+        }
+
+        public Dense qkv() {
+            return qkv;
+        }
+
+        public Dense attentionOut() {
+            return out;
+        }
+
+        public Norm norm1() {
+            return norm1;
+        }
+
+        public Dense ffnIn() {
+            return ffnIn;
+        }
+
+        public Dense ffnOut() {
+            return ffnOut;
+        }
+
+        public Norm norm2() {
+            return norm2;
+        }
+    }
+
+    Encoder(EncoderConfig cfg, EncoderWeights w, boolean trainable) {
+        this.trainable = trainable;
+        this.cfg = cfg;
+        int h = cfg.hidden();
+        word = new Param("embeddings.word", cfg.vocab(), h, w.word(), true, true, trainable);
+        position = new Param("embeddings.position", cfg.maxPositions(), h, w.position(), true, false, trainable);
+        type = cfg.typeVocab() > 0 ? new Param("embeddings.type", cfg.typeVocab(), h, w.type(), true, false, trainable) : null;
+        embNorm = new Norm("embeddings.norm", w.embGamma(), w.embBeta(), cfg.eps(), trainable);
+        params.add(word);
+        params.add(position);
+        if (type != null) {
+            params.add(type);
+        }
+        add(embNorm);
+        layers = new Layer[cfg.layers()];
+        for (int l = 0; l < cfg.layers(); l++) {
+            EncoderWeights.LayerWeights lw = w.layers().get(l);
+            String p = "layer." + l + ".";
+            Layer layer = new Layer(new Dense(p + "qkv", 3 * h, h, lw.qkvW(), lw.qkvB(), trainable),
+                    new Dense(p + "attention_out", h, h, lw.outW(), lw.outB(), trainable),
+                    new Norm(p + "norm1", lw.norm1Gamma(), lw.norm1Beta(), cfg.eps(), trainable),
+                    new Dense(p + "ffn_in", cfg.ffn(), h, lw.ffnInW(), lw.ffnInB(), trainable),
+                    new Dense(p + "ffn_out", h, cfg.ffn(), lw.ffnOutW(), lw.ffnOutB(), trainable),
+                    new Norm(p + "norm2", lw.norm2Gamma(), lw.norm2Beta(), cfg.eps(), trainable));
+            layers[l] = layer;
+            add(layer.qkv);
+            add(layer.out);
+            add(layer.norm1);
+            add(layer.ffnIn);
+            add(layer.ffnOut);
+            add(layer.norm2);
+        }
+    }
+
+    /** Builds an encoder from weights, checking every array against the shape. */
+    public static Encoder of(EncoderConfig cfg, EncoderWeights w) {
+        w.check(cfg);
+        return new Encoder(cfg, w, true);
+    }
+
+    /** A frozen encoder (a teacher): forward only, no gradient or optimiser state allocated. */
+    public static Encoder frozen(EncoderConfig cfg, EncoderWeights w) {
+        w.check(cfg);
+        return new Encoder(cfg, w, false);
+    }
+
+    private void add(Dense d) {
+        params.add(d.w);
+        params.add(d.b);
+    }
+
+    private void add(Norm n) {
+        params.add(n.gamma);
+        params.add(n.beta);
+    }
+
+    public EncoderConfig config() {
+        return cfg;
+    }
+
+    /** Every trainable parameter, in a stable order (checkpoints rely on it). */
+    public List<Param> params() {
+        return List.copyOf(params);
+    }
+
+    public Layer layer(int l) {
+        return layers[l];
+    }
+
+    /** The current weights as dense arrays (copies). */
+    public EncoderWeights weights() {
+        List<EncoderWeights.LayerWeights> ls = new ArrayList<>();
+        for (Layer l : layers) {
+            ls.add(new EncoderWeights.LayerWeights(l.qkv.w.value.clone(), l.qkv.b.value.clone(), l.out.w.value.clone(),
+                    l.out.b.value.clone(), l.norm1.gamma.value.clone(), l.norm1.beta.value.clone(),
+                    l.ffnIn.w.value.clone(), l.ffnIn.b.value.clone(), l.ffnOut.w.value.clone(), l.ffnOut.b.value.clone(),
+                    l.norm2.gamma.value.clone(), l.norm2.beta.value.clone()));
+        }
+        return new EncoderWeights(word.value.clone(), position.value.clone(), type == null ? null : type.value.clone(),
+                embNorm.gamma.value.clone(), embNorm.beta.value.clone(), ls);
+    }
+
+    /** Clears every gradient. */
+    public void zeroGrad() {
+        for (Param p : params) {
+            p.zeroGrad();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------- forward
+
+    /**
+     * Activations of one forward pass, kept for the backward pass; reused across batches (buffers grow to the
+     * largest batch and stay).
+     */
+    public static final class Pass {
+        TokenBatch batch;
+        int rows;
+        boolean training;
+        float dropout;
+        long dropoutKey;
+        float[] emb = new float[0];
+        float[] embHat = new float[0];
+        float[] embRstd = new float[0];
+        float[][] out;
+        LayerActs[] acts;
+        final Backward.Scratch scratch = new Backward.Scratch();
+        // backward scratch
+        float[] dh = new float[0], dh1 = new float[0], ds = new float[0], dctx = new float[0], dg = new float[0],
+                dqkv = new float[0], tmp = new float[0];
+
+        /** Output of layer {@code l} ({@code 0}: the embeddings; {@code l}: after layer {@code l - 1}). */
+        public float[] output(int l) {
+            return out[l];
+        }
+
+        /** Attention probabilities of layer {@code l} ({@link Backward.Packing#probSize} layout). */
+        public float[] probabilities(int l) {
+            return acts[l].probs;
+        }
+
+        public TokenBatch batch() {
+            return batch;
+        }
+
+        public int rows() {
+            return rows;
+        }
+    }
+
+    static final class LayerActs {
+        float[] qkv = new float[0], probs = new float[0], ctx = new float[0], a = new float[0], hat1 = new float[0],
+                rstd1 = new float[0], n1 = new float[0], f = new float[0], g = new float[0], o2 = new float[0], hat2 = new float[0],
+                rstd2 = new float[0];
+    }
+
+    /** A new, empty pass for this encoder. */
+    public Pass newPass() {
+        Pass p = new Pass();
+        p.out = new float[cfg.layers() + 1][0];
+        p.acts = new LayerActs[cfg.layers()];
+        for (int l = 0; l < cfg.layers(); l++) {
+            p.acts[l] = new LayerActs();
+        }
+        return p;
+    }
+
+    private static float[] grow(float[] a, long n) {
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("batch too large: " + n + " floats in one activation");
+        }
+        return a.length >= n ? a : new float[(int) n];
+    }
+
+    /**
+     * Runs the encoder. With {@code dropout > 0} (training only) dropout with that rate is applied to the
+     * embeddings and to the attention and feed-forward outputs before each residual add; the mask is a hash of
+     * {@code dropoutKey}, the layer and the element, so the same key replays the same mask.
+     *
+     * @throws IllegalArgumentException when a token id, type id or sequence length is out of the model's range
+     */
+    public void forward(TokenBatch batch, Pass p, float dropout, long dropoutKey, int threads) {
+        checkBatch(batch);
+        int r = batch.rows(), h = cfg.hidden(), f = cfg.ffn();
+        p.batch = batch;
+        p.rows = r;
+        p.dropout = dropout;
+        p.dropoutKey = dropoutKey;
+        Backward.Packing pk = batch.packing();
+        p.emb = grow(p.emb, (long) r * h);
+        p.embHat = grow(p.embHat, (long) r * h);
+        p.embRstd = grow(p.embRstd, r);
+        for (int i = 0; i <= cfg.layers(); i++) {
+            p.out[i] = grow(p.out[i], (long) r * h);
+        }
+        float[] e = p.emb;
+        for (int b = 0; b < pk.count(); b++) {
+            for (int i = 0; i < pk.lengths()[b]; i++) {
+                int row = pk.offsets()[b] + i, o = row * h;
+                int wo = batch.ids()[row] * h, po = i * h;
+                for (int j = 0; j < h; j++) {
+                    e[o + j] = word.value[wo + j] + position.value[po + j];
+                }
+                if (type != null) {
+                    int to = batch.types()[row] * h;
+                    for (int j = 0; j < h; j++) {
+                        e[o + j] += type.value[to + j];
+                    }
+                }
+            }
+        }
+        dropout(e, r * h, dropout, dropoutKey, -1, 0);
+        Backward.layerNormForward(e, null, r, h, embNorm.gamma.value, embNorm.beta.value, cfg.eps(), p.out[0], p.embHat,
+                p.embRstd, threads);
+        int heads = cfg.heads();
+        float scale = (float) (1.0 / Math.sqrt(h / heads));
+        for (int l = 0; l < cfg.layers(); l++) {
+            Layer L = layers[l];
+            LayerActs a = p.acts[l];
+            float[] in = p.out[l];
+            a.qkv = grow(a.qkv, (long) r * 3 * h);
+            a.probs = grow(a.probs, pk.probSize(heads));
+            a.ctx = grow(a.ctx, (long) r * h);
+            a.a = grow(a.a, (long) r * h);
+            a.hat1 = grow(a.hat1, (long) r * h);
+            a.rstd1 = grow(a.rstd1, r);
+            a.f = grow(a.f, (long) r * f);
+            a.g = grow(a.g, (long) r * f);
+            a.o2 = grow(a.o2, (long) r * h);
+            a.hat2 = grow(a.hat2, (long) r * h);
+            a.rstd2 = grow(a.rstd2, r);
+            L.qkv.forward(in, r, a.qkv, threads);
+            Backward.attentionForward(a.qkv, pk, h, heads, scale, a.ctx, a.probs, threads);
+            L.out.forward(a.ctx, r, a.a, threads);
+            dropout(a.a, r * h, dropout, dropoutKey, l, 1);
+            a.n1 = grow(a.n1, (long) r * h);
+            float[] n1 = a.n1;
+            Backward.layerNormForward(a.a, in, r, h, L.norm1.gamma.value, L.norm1.beta.value, cfg.eps(), n1, a.hat1,
+                    a.rstd1, threads);
+            L.ffnIn.forward(n1, r, a.f, threads);
+            Backward.gelu(a.f, a.g, r * f, threads);
+            L.ffnOut.forward(a.g, r, a.o2, threads);
+            dropout(a.o2, r * h, dropout, dropoutKey, l, 2);
+            Backward.layerNormForward(a.o2, n1, r, h, L.norm2.gamma.value, L.norm2.beta.value, cfg.eps(), p.out[l + 1],
+                    a.hat2, a.rstd2, threads);
+        }
+    }
+
+    private void checkBatch(TokenBatch batch) {
+        Backward.Packing pk = batch.packing();
+        for (int b = 0; b < pk.count(); b++) {
+            if (pk.lengths()[b] > cfg.maxPositions()) {
+                throw new IllegalArgumentException("sequence " + b + " has " + pk.lengths()[b]
+                        + " tokens, the model has " + cfg.maxPositions() + " positions");
+            }
+        }
+        for (int i = 0; i < batch.rows(); i++) {
+            int id = batch.ids()[i], t = batch.types()[i];
+            if (id < 0 || id >= cfg.vocab()) {
+                throw new IllegalArgumentException("token id " + id + " at row " + i + " is outside the vocabulary of "
+                        + cfg.vocab());
+            }
+            if (t < 0 || t >= Math.max(1, cfg.typeVocab())) {
+                throw new IllegalArgumentException("token type " + t + " at row " + i + " is outside [0, "
+                        + Math.max(1, cfg.typeVocab()) + ")");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------- dropout
+
+    private static void dropout(float[] x, int n, float rate, long key, int layer, int site) {
+        if (rate <= 0f) {
+            return;
+        }
+        float keep = 1f / (1f - rate);
+        long k = mix(key ^ mix(((long) layer << 8) ^ site));
+        long threshold = (long) (rate * 4294967296.0);
+        for (int i = 0; i < n; i++) {
+            x[i] = (mix(k + i) & 0xffffffffL) < threshold ? 0f : x[i] * keep;
+        }
+    }
+
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
+    }
+
+    // ------------------------------------------------------------------------------------------- backward
+
+    /**
+     * Accumulates parameter gradients from loss gradients at layer outputs. {@code dOut[l]} is the gradient
+     * with respect to {@link Pass#output(int) output l} ({@code [rows, H]}), or {@code null} where the loss does
+     * not look; {@code dScores[l]} (optional, may be {@code null} or hold {@code null}s) is an extra gradient with
+     * respect to layer {@code l}'s scaled attention scores, laid out like its probabilities.
+     */
+    public void backward(Pass p, float[][] dOut, float[][] dScores, int threads) {
+        if (!trainable) {
+            throw new IllegalStateException("a frozen encoder has no gradients");
+        }
+        int r = p.rows, h = cfg.hidden(), f = cfg.ffn(), heads = cfg.heads();
+        float scale = (float) (1.0 / Math.sqrt(h / heads));
+        Backward.Packing pk = p.batch.packing();
+        p.dh = grow(p.dh, (long) r * h);
+        p.dh1 = grow(p.dh1, (long) r * h);
+        p.ds = grow(p.ds, (long) r * h);
+        p.dctx = grow(p.dctx, (long) r * h);
+        p.tmp = grow(p.tmp, (long) r * h);
+        p.dg = grow(p.dg, (long) r * f);
+        p.dqkv = grow(p.dqkv, (long) r * 3 * h);
+        float[] dh = p.dh;
+        int L = cfg.layers();
+        if (dOut[L] != null) {
+            System.arraycopy(dOut[L], 0, dh, 0, r * h);
+        } else {
+            java.util.Arrays.fill(dh, 0, r * h, 0f);
+        }
+        for (int l = L - 1; l >= 0; l--) {
+            Layer ly = layers[l];
+            LayerActs a = p.acts[l];
+            float[] n1 = a.n1;
+            // norm2: s2 = o2 + n1
+            Backward.layerNormBackward(dh, a.hat2, a.rstd2, r, h, ly.norm2.gamma.value, p.ds, ly.norm2.gamma.grad,
+                    ly.norm2.beta.grad, p.scratch, threads);
+            // residual into n1; dropout mask on o2
+            System.arraycopy(p.ds, 0, p.dh1, 0, r * h);
+            dropoutBackward(p.ds, r * h, p.dropout, p.dropoutKey, l, 2);
+            ly.ffnOut.backward(a.g, p.ds, r, p.dg, p.scratch, threads);
+            Backward.geluBackward(a.f, p.dg, p.dg, r * f, threads);
+            ly.ffnIn.backward(n1, p.dg, r, p.tmp, p.scratch, threads);
+            add(p.dh1, p.tmp, r * h);
+            // norm1: s1 = a + in
+            Backward.layerNormBackward(p.dh1, a.hat1, a.rstd1, r, h, ly.norm1.gamma.value, p.ds, ly.norm1.gamma.grad,
+                    ly.norm1.beta.grad, p.scratch, threads);
+            System.arraycopy(p.ds, 0, dh, 0, r * h); // residual into the layer input
+            dropoutBackward(p.ds, r * h, p.dropout, p.dropoutKey, l, 1);
+            ly.out.backward(a.ctx, p.ds, r, p.dctx, p.scratch, threads);
+            Backward.attentionBackward(a.qkv, pk, h, heads, scale, a.probs, p.dctx,
+                    dScores == null ? null : dScores[l], p.dqkv, threads);
+            ly.qkv.backward(p.out[l], p.dqkv, r, p.tmp, p.scratch, threads);
+            add(dh, p.tmp, r * h);
+            if (dOut[l] != null) {
+                add(dh, dOut[l], r * h);
+            }
+        }
+        // embeddings
+        Backward.layerNormBackward(dh, p.embHat, p.embRstd, r, h, embNorm.gamma.value, p.ds, embNorm.gamma.grad,
+                embNorm.beta.grad, p.scratch, threads);
+        dropoutBackward(p.ds, r * h, p.dropout, p.dropoutKey, -1, 0);
+        TokenBatch batch = p.batch;
+        for (int b = 0; b < pk.count(); b++) {
+            for (int i = 0; i < pk.lengths()[b]; i++) {
+                int row = pk.offsets()[b] + i, o = row * h;
+                int id = batch.ids()[row];
+                word.touch(id);
+                int wo = id * h, po = i * h;
+                for (int j = 0; j < h; j++) {
+                    word.grad[wo + j] += p.ds[o + j];
+                    position.grad[po + j] += p.ds[o + j];
+                }
+                if (type != null) {
+                    int to = batch.types()[row] * h;
+                    for (int j = 0; j < h; j++) {
+                        type.grad[to + j] += p.ds[o + j];
+                    }
+                }
+            }
+        }
+    }
+
+    private static void dropoutBackward(float[] g, int n, float rate, long key, int layer, int site) {
+        dropout(g, n, rate, key, layer, site);
+    }
+
+    private static void add(float[] acc, float[] x, int n) {
+        for (int i = 0; i < n; i++) {
+            acc[i] += x[i];
+        }
+    }
+}

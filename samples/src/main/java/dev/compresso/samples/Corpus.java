@@ -58,6 +58,11 @@ final class Corpus {
      * @throws IOException if no sentence at all is found (naming the directories)
      */
     static List<String> fromSystemDocs(List<Path> dirs, int n) throws IOException {
+        return fromSystemDocs(dirs, n, PER_FILE);
+    }
+
+    /** As {@link #fromSystemDocs(List, int)} with at most {@code perFile} sentences from one file. */
+    static List<String> fromSystemDocs(List<Path> dirs, int n, int perFile) throws IOException {
         LinkedHashSet<String> out = new LinkedHashSet<>();
         for (Path d : dirs) {
             if (!Files.isDirectory(d)) {
@@ -76,7 +81,7 @@ final class Corpus {
                 try {
                     int taken = 0;
                     for (String s : sentences(read(f))) {
-                        if (out.add(s) && ++taken >= PER_FILE) {
+                        if (out.add(s) && ++taken >= perFile) {
                             break;
                         }
                         if (out.size() >= n) {

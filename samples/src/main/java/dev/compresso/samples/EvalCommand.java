@@ -70,4 +70,15 @@ final class EvalCommand implements Command {
                     f.referenceMedianMs());
         }
     }
+
+    /** Fidelity of a saved model to an already loaded reference on sentences: one line, for other commands. */
+    static void printAgreement(Model reference, Path candidate, WordPieceTokenizer tok, List<String> sentences,
+            PrintStream out) throws Exception {
+        try (Model model = Model.load(candidate)) {
+            EmbeddingAgreement a = EmbeddingAgreement.of(Fidelity.embed(reference, tok, sentences),
+                    Fidelity.embed(model, tok, sentences));
+            out.printf(Locale.ROOT, "fidelity on %d held-out sentences: cosine mean %.4f min %.4f recall@10 %.4f%n",
+                    sentences.size(), a.cosineMean(), a.cosineMin(), a.recallAt10());
+        }
+    }
 }

@@ -26,6 +26,8 @@ public final class Main {
                 new KernelsCommand(),
                 new QuantizeCommand(),
                 new EvalCommand(),
+                new DistillCommand(),
+                new CorpusCommand(),
                 new DemoCommand())) {
             COMMANDS.put(c.name(), c);
         }

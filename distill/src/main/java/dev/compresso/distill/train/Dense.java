@@ -33,7 +33,7 @@ public final class Dense {
         return b;
     }
 
-    void forward(float[] x, int rows, float[] y, int threads) {
+    void forward(float[] x, int rows, float[] y, Backward.Scratch scratch, int threads) {
         if (packedVersion != w.version()) {
             if (panels.length != Backward.panelSize(out, in)) {
                 panels = new float[Backward.panelSize(out, in)];
@@ -41,7 +41,7 @@ public final class Dense {
             Backward.packPanels(w.value, out, in, panels, threads);
             packedVersion = w.version();
         }
-        Backward.linearForward(x, rows, panels, b.value, out, in, y, threads);
+        Backward.linearForward(x, rows, panels, b.value, out, in, y, scratch, threads);
     }
 
     void backward(float[] x, float[] dy, int rows, float[] dx, Backward.Scratch scratch, int threads) {

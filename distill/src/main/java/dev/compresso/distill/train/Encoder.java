@@ -276,17 +276,17 @@ public final class Encoder {
             a.o2 = grow(a.o2, (long) r * h);
             a.hat2 = grow(a.hat2, (long) r * h);
             a.rstd2 = grow(a.rstd2, r);
-            L.qkv.forward(in, r, a.qkv, threads);
+            L.qkv.forward(in, r, a.qkv, p.scratch, threads);
             Backward.attentionForward(a.qkv, pk, h, heads, scale, a.ctx, a.probs, threads);
-            L.out.forward(a.ctx, r, a.a, threads);
+            L.out.forward(a.ctx, r, a.a, p.scratch, threads);
             dropout(a.a, r * h, dropout, dropoutKey, l, 1);
             a.n1 = grow(a.n1, (long) r * h);
             float[] n1 = a.n1;
             Backward.layerNormForward(a.a, in, r, h, L.norm1.gamma.value, L.norm1.beta.value, cfg.eps(), n1, a.hat1,
                     a.rstd1, threads);
-            L.ffnIn.forward(n1, r, a.f, threads);
+            L.ffnIn.forward(n1, r, a.f, p.scratch, threads);
             Backward.gelu(a.f, a.g, r * f, threads);
-            L.ffnOut.forward(a.g, r, a.o2, threads);
+            L.ffnOut.forward(a.g, r, a.o2, p.scratch, threads);
             dropout(a.o2, r * h, dropout, dropoutKey, l, 2);
             Backward.layerNormForward(a.o2, n1, r, h, L.norm2.gamma.value, L.norm2.beta.value, cfg.eps(), p.out[l + 1],
                     a.hat2, a.rstd2, threads);

@@ -79,4 +79,19 @@ interface KernelProvider {
      * {@code null}: {@code (x - mean) / sqrt(var + eps) * gamma + beta}.
      */
     void layerNorm(float[] x, float[] residual, float[] gamma, float[] beta, float eps, int n);
+
+    /**
+     * Small row-major product for the training kernels, vectorised over {@code n}:
+     * {@code C[i][j] (+)= Σ_p A[i][p] · B[p][j]} for {@code i < m, j < n, p < k}, with {@code A[i][p]} at
+     * {@code a[aOff + i·lda + p]}, {@code B[p][j]} at {@code b[bOff + p·ldb + j]}, {@code C[i][j]} at
+     * {@code c[cOff + i·ldc + j]}; {@code accumulate} adds to C instead of overwriting it.
+     */
+    void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff,
+            int ldc, boolean accumulate);
+
+    /** Exact GELU {@code y = x · Φ(x)} over {@code [from, to)}. */
+    void gelu(float[] x, float[] y, int from, int to);
+
+    /** {@code dx = dy · (Φ(x) + x · φ(x))} over {@code [from, to)} ({@code dx} may be {@code dy}). */
+    void geluBackward(float[] x, float[] dy, float[] dx, int from, int to);
 }

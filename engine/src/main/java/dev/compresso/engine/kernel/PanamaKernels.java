@@ -104,4 +104,20 @@ final class PanamaKernels implements KernelProvider {
     public void layerNorm(float[] x, float[] residual, float[] gamma, float[] beta, float eps, int n) {
         ActivationVector.layerNorm(x, residual, gamma, beta, eps, n);
     }
+
+    @Override
+    public void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c,
+            int cOff, int ldc, boolean accumulate) {
+        TrainingVector.gemmNN(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+    }
+
+    @Override
+    public void gelu(float[] x, float[] y, int from, int to) {
+        TrainingVector.gelu(x, y, from, to);
+    }
+
+    @Override
+    public void geluBackward(float[] x, float[] dy, float[] dx, int from, int to) {
+        TrainingVector.geluBackward(x, dy, dx, from, to);
+    }
 }

@@ -239,4 +239,39 @@ final class ScalarKernels implements KernelProvider {
             x[i] = x[i] * inv * gamma[i] + beta[i];
         }
     }
+
+    @Override
+    public void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c,
+            int cOff, int ldc, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            int co = cOff + i * ldc;
+            if (!accumulate) {
+                java.util.Arrays.fill(c, co, co + n, 0f);
+            }
+            for (int p = 0; p < k; p++) {
+                float av = a[aOff + i * lda + p];
+                int bo = bOff + p * ldb;
+                for (int j = 0; j < n; j++) {
+                    c[co + j] += av * b[bo + j];
+                }
+            }
+        }
+    }
+
+    @Override
+    public void gelu(float[] x, float[] y, int from, int to) {
+        for (int i = from; i < to; i++) {
+            y[i] = Activation.GELU.apply(x[i]);
+        }
+    }
+
+    @Override
+    public void geluBackward(float[] x, float[] dy, float[] dx, int from, int to) {
+        for (int i = from; i < to; i++) {
+            double v = x[i];
+            double cdf = 0.5 * (1.0 + MathFunctions.erf(v * 0.7071067811865476));
+            double pdf = 0.3989422804014327 * Math.exp(-0.5 * v * v);
+            dx[i] = (float) (dy[i] * (cdf + v * pdf));
+        }
+    }
 }

@@ -91,7 +91,7 @@ class BackwardTest {
         float[] x = rand(r, m * k, 1), w = rand(r, n * k, 1), b = rand(r, n, 1), y = new float[m * n];
         float[] p = new float[Backward.panelSize(n, k)];
         Backward.packPanels(w, n, k, p, 2);
-        Backward.linearForward(x, m, p, b, n, k, y, 2);
+        Backward.linearForward(x, m, p, b, n, k, y, new Backward.Scratch(), 2);
         double[] e = new double[m * n];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
@@ -298,5 +298,39 @@ class BackwardTest {
         assertThrows(IllegalArgumentException.class, () -> new Backward.Packing(new int[] {0}, new int[] {0}));
         assertThrows(IllegalArgumentException.class, () -> Backward.attentionForward(new float[18], new Backward.Packing(
                 new int[] {0}, new int[] {1}), 6, 4, 1f, new float[6], new float[4], 1));
+    }
+
+    @Test
+    void gemmAndGeluOfTheActiveProviderMatchTheScalarReference() {
+        Random rnd = new Random(23);
+        for (int m : new int[] {1, 3, 17}) {
+            for (int n : new int[] {1, 7, 16, 33, 64, 130}) {
+                for (int k : new int[] {1, 5, 32}) {
+                    for (boolean acc : new boolean[] {false, true}) {
+                        float[] a = rand(rnd, 2 + m * (k + 3), 1), b = rand(rnd, 1 + k * (n + 2), 1);
+                        float[] c = rand(rnd, 4 + m * (n + 1), 1), ref = c.clone();
+                        Kernels.PROVIDER.gemmNN(m, n, k, a, 2, k + 3, b, 1, n + 2, c, 4, n + 1, acc);
+                        ScalarKernels.INSTANCE.gemmNN(m, n, k, a, 2, k + 3, b, 1, n + 2, ref, 4, n + 1, acc);
+                        close(toDouble(ref), c, c.length, 1e-5, "gemm " + m + "x" + n + "x" + k + " acc " + acc);
+                    }
+                }
+            }
+        }
+        float[] x = rand(rnd, 1000, 4), dy = rand(rnd, 1000, 1);
+        x[0] = 30f;
+        x[1] = -30f;
+        x[2] = 11f;
+        x[3] = -11f;
+        float[] y = new float[1000], yr = new float[1000], dx = new float[1000], dxr = new float[1000];
+        Kernels.PROVIDER.gelu(x, y, 0, 1000);
+        ScalarKernels.INSTANCE.gelu(x, yr, 0, 1000);
+        Kernels.PROVIDER.geluBackward(x, dy, dx, 3, 997);
+        ScalarKernels.INSTANCE.geluBackward(x, dy, dxr, 3, 997);
+        for (int i = 0; i < 1000; i++) {
+            assertEquals(yr[i], y[i], 1e-5f * Math.max(1, Math.abs(yr[i])), "gelu(" + x[i] + ")");
+            assertEquals(dxr[i], dx[i], 1e-5f, "gelu'(" + x[i] + ")");
+        }
+        assertEquals(0f, dx[0]);
+        assertEquals(0f, dx[999]);
     }
 }

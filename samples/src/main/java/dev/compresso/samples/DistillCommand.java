@@ -1,0 +1,130 @@
+package dev.compresso.samples;
+
+import dev.compresso.distill.DistillOptions;
+import dev.compresso.distill.Distiller;
+import dev.compresso.engine.Model;
+import dev.compresso.engine.format.ModelFiles;
+import dev.compresso.engine.graph.Graph;
+import dev.compresso.engine.kernel.KernelPool;
+import dev.compresso.engine.text.Encoding;
+import dev.compresso.engine.text.WordPieceTokenizer;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code distill}: trains a student that keeps some of the teacher's layers to match the teacher on the
+ * sentences of a corpus; writes the student as a Compresso model file (atomically), progress on stderr.
+ */
+final class DistillCommand implements Command {
+
+    @Override
+    public String name() {
+        return "distill";
+    }
+
+    @Override
+    public String usage() {
+        return "distill --teacher IN --corpus FILE --out OUT [--layers 0,2,4] [--epochs E] [--steps N] "
+                + "[--loss embedding|hidden|attention] [--batch B] [--lr X] [--warmup F] [--schedule linear|cosine] "
+                + "[--max-length L] [--dropout P] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
+                + "[--resume CKPT] [--eval FILE] [--tokenizer T]";
+    }
+
+    @Override
+    public void run(Args args, PrintStream out) throws Exception {
+        String teacherSpec = args.require("teacher");
+        Path corpus = Path.of(args.require("corpus"));
+        Path outPath = Path.of(args.require("out"));
+        String layersOpt = args.get("layers", "0,2,4");
+        int epochs = args.getInt("epochs", 1);
+        int steps = args.getInt("steps", 0);
+        String loss = args.get("loss", "hidden");
+        int batch = args.getInt("batch", 32);
+        double lr = args.getDouble("lr", 3e-4);
+        double warmup = args.getDouble("warmup", 0.05);
+        String schedule = args.get("schedule", "linear");
+        int maxLength = args.getInt("max-length", 128);
+        double dropout = args.getDouble("dropout", 0);
+        int seed = args.getInt("seed", 42);
+        int threads = args.getInt("threads", KernelPool.cores());
+        String ckpt = args.get("checkpoint");
+        int every = args.getInt("checkpoint-every", 200);
+        String resume = args.get("resume");
+        String eval = args.get("eval");
+        String tokOpt = args.get("tokenizer");
+        if (args.get("labels") != null) {
+            throw new UsageException("--labels (classifier distillation) is not available yet");
+        }
+        args.finish();
+        int[] layers;
+        try {
+            layers = java.util.Arrays.stream(layersOpt.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new UsageException("--layers takes comma-separated layer indices, e.g. 0,2,4; got '" + layersOpt + "'");
+        }
+        float cos = 1f, hidden, attention;
+        switch (loss) {
+            case "embedding" -> {
+                hidden = 0f;
+                attention = 0f;
+            }
+            case "hidden" -> {
+                hidden = 1f;
+                attention = 0f;
+            }
+            case "attention" -> {
+                hidden = 1f;
+                attention = 1f;
+            }
+            default -> throw new UsageException("--loss must be embedding, hidden or attention, not '" + loss + "'");
+        }
+        if (!schedule.equals("linear") && !schedule.equals("cosine")) {
+            throw new UsageException("--schedule must be linear or cosine");
+        }
+        if (epochs < 1 || steps < 0 || batch < 1 || threads < 1 || every < 1 || maxLength < 2) {
+            throw new UsageException("--epochs, --batch, --threads, --checkpoint-every must be >= 1, --steps >= 0, "
+                    + "--max-length >= 2");
+        }
+        Path ckptPath = ckpt != null ? Path.of(ckpt) : Path.of(outPath + ".ckpt");
+        DistillOptions o;
+        try {
+            o = DistillOptions.defaults().withLayers(layers).withSteps(epochs, steps).withBatch(batch, maxLength)
+                    .withOptimizer((float) lr, (float) warmup, schedule.equals("cosine"), 0.01f, 1.0f)
+                    .withLosses(cos, 0f, hidden, attention).withRun(seed, threads, (float) dropout)
+                    .withCheckpoint(ckptPath, every, resume == null ? null : Path.of(resume));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        Path teacherPath = ModelResolver.resolveModel(teacherSpec);
+        WordPieceTokenizer tok = ModelResolver.tokenizerFor(teacherPath, tokOpt);
+        List<String> lines = Corpus.readLines(corpus);
+        List<int[]> ids = new ArrayList<>(lines.size());
+        for (String s : lines) {
+            Encoding e = tok.encode(s, Math.min(maxLength, tok.maxLength()));
+            ids.add(e.ids());
+        }
+        PrintStream err = System.err;
+        err.printf(Locale.ROOT, "distill: %d sentences from %s, student layers %s, loss %s, %d threads%n", ids.size(),
+                corpus, layersOpt, loss, threads);
+        try (Model teacher = Model.load(teacherPath)) {
+            Distiller.Result r = Distiller.distill(teacher.graph(), ids, o, err::println);
+            Map<String, String> notes = new LinkedHashMap<>();
+            notes.put("distillation", "teacher " + teacherPath.getFileName() + ", layers " + layersOpt + ", loss " + loss
+                    + ", " + r.steps() + " steps, " + r.sentences() + " sentences, corpus " + corpus.getFileName());
+            ModelFiles.write(r.student(), tok.toJson(), notes, outPath);
+            out.printf(Locale.ROOT, "wrote %s (%d bytes, %.3fx of %s): %d steps, %d sentences, %d tokens in %.1f s (%.0f tokens/s), last loss %.5f%n",
+                    outPath, Files.size(outPath), (double) Files.size(outPath) / Files.size(teacherPath),
+                    teacherPath.getFileName(), r.steps(), r.sentences(), r.tokens(), r.seconds(), r.tokens() / r.seconds(),
+                    r.lastLoss());
+            if (eval != null) {
+                EvalCommand.printAgreement(teacher, outPath, tok, Corpus.readLines(Path.of(eval)), out);
+            }
+        }
+    }
+}

@@ -63,6 +63,23 @@ public final class Distiller {
      */
     public static Result distill(Graph teacher, List<int[]> corpus, DistillOptions options, Consumer<String> progress)
             throws ModelException, IOException {
+        return distill(teacher, corpus, options, progress, (step, loss) -> {});
+    }
+
+    /** Called after every optimiser step (and after its checkpoint, if one is due); may throw to abort the run. */
+    @FunctionalInterface
+    public interface StepListener {
+        void stepDone(long step, double loss);
+    }
+
+    /**
+     * As {@link #distill(Graph, List, DistillOptions, Consumer)}, calling {@code listener} after every step.
+     *
+     * @throws ModelException when the teacher is not a BERT-family encoder
+     * @throws IOException    when a checkpoint cannot be written or read, or does not belong to this run
+     */
+    public static Result distill(Graph teacher, List<int[]> corpus, DistillOptions options, Consumer<String> progress,
+            StepListener listener) throws ModelException, IOException {
         if (corpus.isEmpty()) {
             throw new IllegalArgumentException("the corpus has no sentences");
         }
@@ -92,7 +109,7 @@ public final class Distiller {
         Encoder teacherEnc = Encoder.frozen(cfg, tw);
         Encoder student = Encoder.of(cfg.withLayers(keep.length), tw.select(keep));
         Run run = new Run(teacherEnc, student, keep, cfg, options);
-        Result r = run.train(data, options.fingerprint(data.size(), hash), progress);
+        Result r = run.train(data, options.fingerprint(data.size(), hash), progress, listener);
         return new Result(bg.student(keep, student.weights()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
                 r.lastLoss(), r.progress());
     }
@@ -123,7 +140,7 @@ public final class Distiller {
             this.sp = student.newPass();
         }
 
-        Result train(List<int[]> data, String fingerprint, Consumer<String> log) throws IOException {
+        Result train(List<int[]> data, String fingerprint, Consumer<String> log, StepListener listener) throws IOException {
             int n = data.size(), bs = Math.min(o.batchSize(), n);
             long perEpoch = (n + bs - 1) / bs;
             long total = perEpoch * o.epochs();
@@ -232,6 +249,7 @@ public final class Distiller {
                 if (o.checkpoint() != null && ((step + 1) % o.checkpointEvery() == 0 || last)) {
                     Checkpoint.write(o.checkpoint(), params, opt, step + 1, fingerprint);
                 }
+                listener.stepDone(step + 1, lastLoss);
             }
             return new Result(null, total - start, sentences, tokens, (System.nanoTime() - t0) / 1e9, lastLoss, curve);
         }

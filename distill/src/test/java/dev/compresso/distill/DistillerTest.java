@@ -203,4 +203,45 @@ class DistillerTest {
             assertThrows(IllegalArgumentException.class, () -> o.withLosses(0f, 0f, 0f, 0f));
         }
     }
+
+    @Test
+    void aClassifierStudentTrainsOnSoftTargetsAndRunsOnTheEngineWithTheSameLogits() throws Exception {
+        try (Model teacherModel = Model.load(onnx)) {
+            BertGraph bg = BertGraph.of(teacherModel.graph());
+            var tw = bg.weights();
+            List<int[]> x = ids(TEXT);
+            int[] labels = {0, 1, 0, 1, 0, 0, 1, 0};
+            Classifier teacher = Classifier.withNewHead(Encoder.frozen(bg.config(), tw), 2, 1, false);
+            teacher.trainHeadOnFeatures(teacher.features(x, 4, 2), labels, 60, 8, 1e-2f, 1);
+            assertEquals(1.0, teacher.accuracy(x, labels, 4, 2), "the head fits 8 sentences");
+            float[] tl = teacher.allLogits(x, 4, 2);
+            float[][] head = teacher.head();
+            int[] keep = {0, 3};
+            Classifier student = new Classifier(Encoder.of(bg.config().withLayers(2), tw.select(keep)), head[0], head[1],
+                    true);
+            student.train(x, labels, tl, new Classifier.TrainOptions(6, 4, 5e-4f, 0f, 2f, 0.5f, 3, 2), s -> {});
+            float[] z = student.allLogits(x, 8, 2);
+            Graph g = student.toGraph(bg.student(keep, student.encoder().weights()));
+            Model m = Model.of(g);
+            for (int b = 0; b < 2; b++) {
+                Encoding e = tok.encode(TEXT.get(b));
+                int n = e.length();
+                long[] ids = new long[n], mask = new long[n];
+                for (int i = 0; i < n; i++) {
+                    ids[i] = e.ids()[i];
+                    mask[i] = 1;
+                }
+                Map<String, Tensor> in = new HashMap<>();
+                in.put("input_ids", Tensor.ofLongs(new long[] {1, n}, ids));
+                in.put("attention_mask", Tensor.ofLongs(new long[] {1, n}, mask));
+                in.put("token_type_ids", Tensor.ofLongs(new long[] {1, n}, new long[n]));
+                try (Session s = m.newSession()) {
+                    float[] engine = s.run(in).get("logits").toFloatArray();
+                    assertEquals(2, engine.length);
+                    assertEquals(z[b * 2], engine[0], 2e-3f, "logit 0 of sentence " + b);
+                    assertEquals(z[b * 2 + 1], engine[1], 2e-3f, "logit 1 of sentence " + b);
+                }
+            }
+        }
+    }
 }

@@ -33,7 +33,8 @@ final class DistillCommand implements Command {
         return "distill --teacher IN --corpus FILE --out OUT [--layers 0,2,4] [--epochs E] [--steps N] "
                 + "[--loss embedding|hidden|attention] [--batch B] [--lr X] [--warmup F] [--schedule linear|cosine] "
                 + "[--max-length L] [--dropout P] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
-                + "[--resume CKPT] [--eval FILE] [--tokenizer T]";
+                + "[--resume CKPT] [--eval FILE] [--tokenizer T] [--labels FILE [--temperature T] [--alpha A] "
+                + "[--hard-baseline] [--limit N]]";
     }
 
     @Override
@@ -58,9 +59,11 @@ final class DistillCommand implements Command {
         String resume = args.get("resume");
         String eval = args.get("eval");
         String tokOpt = args.get("tokenizer");
-        if (args.get("labels") != null) {
-            throw new UsageException("--labels (classifier distillation) is not available yet");
-        }
+        String labelsOpt = args.get("labels");
+        double temperature = args.getDouble("temperature", 4);
+        double alpha = args.getDouble("alpha", 0.7);
+        boolean hardBaseline = args.flag("hard-baseline");
+        int limit = args.getInt("limit", 0);
         args.finish();
         int[] layers;
         try {
@@ -103,6 +106,15 @@ final class DistillCommand implements Command {
         }
         Path teacherPath = ModelResolver.resolveModel(teacherSpec);
         WordPieceTokenizer tok = ModelResolver.tokenizerFor(teacherPath, tokOpt);
+        if (labelsOpt != null) {
+            if (!(temperature > 0) || !(alpha >= 0 && alpha <= 1) || limit < 0) {
+                throw new UsageException("--temperature must be > 0, --alpha in [0, 1], --limit >= 0");
+            }
+            ClassifierRun.run(teacherPath, tok, Path.of(labelsOpt), corpus, eval == null ? null : Path.of(eval), outPath,
+                    layers, epochs, batch, (float) lr, (float) temperature, (float) alpha, hardBaseline, limit, maxLength,
+                    seed, threads, out);
+            return;
+        }
         List<String> lines = Corpus.readLines(corpus);
         List<int[]> ids = new ArrayList<>(lines.size());
         for (String s : lines) {

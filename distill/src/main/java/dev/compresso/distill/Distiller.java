@@ -70,6 +70,14 @@ public final class Distiller {
     @FunctionalInterface
     public interface StepListener {
         void stepDone(long step, double loss);
+
+        /**
+         * As {@link #stepDone(long, double)}, with access to the student as it is now (a graph is built only when
+         * {@code student.get()} is called, e.g. to save snapshots for a fidelity curve).
+         */
+        default void stepDone(long step, double loss, java.util.function.Supplier<Graph> student) throws IOException {
+            stepDone(step, loss);
+        }
     }
 
     /**
@@ -109,7 +117,8 @@ public final class Distiller {
         Encoder teacherEnc = Encoder.frozen(cfg, tw);
         Encoder student = Encoder.of(cfg.withLayers(keep.length), tw.select(keep));
         Run run = new Run(teacherEnc, student, keep, cfg, options);
-        Result r = run.train(data, options.fingerprint(data.size(), hash), progress, listener);
+        Result r = run.train(data, options.fingerprint(data.size(), hash), progress, listener,
+                () -> bg.student(keep, student.weights()));
         return new Result(bg.student(keep, student.weights()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
                 r.lastLoss(), r.progress());
     }
@@ -140,7 +149,8 @@ public final class Distiller {
             this.sp = student.newPass();
         }
 
-        Result train(List<int[]> data, String fingerprint, Consumer<String> log, StepListener listener) throws IOException {
+        Result train(List<int[]> data, String fingerprint, Consumer<String> log, StepListener listener,
+                java.util.function.Supplier<Graph> snapshot) throws IOException {
             int n = data.size(), bs = Math.min(o.batchSize(), n);
             long perEpoch = (n + bs - 1) / bs;
             long total = perEpoch * o.epochs();
@@ -249,7 +259,7 @@ public final class Distiller {
                 if (o.checkpoint() != null && ((step + 1) % o.checkpointEvery() == 0 || last)) {
                     Checkpoint.write(o.checkpoint(), params, opt, step + 1, fingerprint);
                 }
-                listener.stepDone(step + 1, lastLoss);
+                listener.stepDone(step + 1, lastLoss, snapshot);
             }
             return new Result(null, total - start, sentences, tokens, (System.nanoTime() - t0) / 1e9, lastLoss, curve);
         }

@@ -29,7 +29,7 @@ final class CorpusCommand implements Command {
 
     @Override
     public String usage() {
-        return "corpus --source docs|packages --out FILE [--count N] [--skip N] [--per-file K] [--format text|labelled]";
+        return "corpus --source docs|packages --out FILE [--count N] [--skip N] [--per-file K] [--format text|labelled|ids] [--model MODEL]";
     }
 
     @Override
@@ -40,9 +40,10 @@ final class CorpusCommand implements Command {
         int skip = args.getInt("skip", 0);
         int perFile = args.getInt("per-file", 40);
         String format = args.get("format", "text");
+        String model = args.get("model", "all-minilm-l6-v2");
         args.finish();
-        if (!format.equals("text") && !format.equals("labelled")) {
-            throw new UsageException("--format must be text or labelled");
+        if (!format.equals("text") && !format.equals("labelled") && !format.equals("ids")) {
+            throw new UsageException("--format must be text, labelled or ids");
         }
         boolean labels = format.equals("labelled");
         if (count < 1 || skip < 0 || perFile < 1) {
@@ -65,6 +66,20 @@ final class CorpusCommand implements Command {
         }
         if (lines.isEmpty()) {
             throw new IOException("no lines left after --skip " + skip + " for source " + source);
+        }
+        if (format.equals("ids")) {
+            // Token ids of each line under MODEL's tokenizer, space-separated: input for benchmarks in other
+            // frameworks that should see exactly the sequences Compresso trains on.
+            var tok = ModelResolver.tokenizerFor(ModelResolver.resolveModel(model), null);
+            List<String> ids = new ArrayList<>(lines.size());
+            for (String l : lines) {
+                StringBuilder sb = new StringBuilder();
+                for (int id : tok.encode(l, Math.min(128, tok.maxLength())).ids()) {
+                    sb.append(sb.isEmpty() ? "" : " ").append(id);
+                }
+                ids.add(sb.toString());
+            }
+            lines = ids;
         }
         byte[] bytes = (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8);
         AtomicFiles.write(outPath, o -> o.write(bytes));

@@ -33,7 +33,7 @@ final class DistillCommand implements Command {
         return "distill --teacher IN --corpus FILE --out OUT [--layers 0,2,4] [--epochs E] [--steps N] "
                 + "[--loss embedding|hidden|attention] [--batch B] [--lr X] [--warmup F] [--schedule linear|cosine] "
                 + "[--max-length L] [--dropout P] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
-                + "[--resume CKPT] [--eval FILE] [--tokenizer T] [--labels FILE [--temperature T] [--alpha A] "
+                + "[--resume CKPT] [--eval FILE] [--snapshot-every N] [--tokenizer T] [--labels FILE [--temperature T] [--alpha A] "
                 + "[--hard-baseline] [--limit N]]";
     }
 
@@ -58,6 +58,7 @@ final class DistillCommand implements Command {
         int every = args.getInt("checkpoint-every", 200);
         String resume = args.get("resume");
         String eval = args.get("eval");
+        int snapshotEvery = args.getInt("snapshot-every", 0);
         String tokOpt = args.get("tokenizer");
         String labelsOpt = args.get("labels");
         double temperature = args.getDouble("temperature", 4);
@@ -125,7 +126,29 @@ final class DistillCommand implements Command {
         err.printf(Locale.ROOT, "distill: %d sentences from %s, student layers %s, loss %s, %d threads%n", ids.size(),
                 corpus, layersOpt, loss, threads);
         try (Model teacher = Model.load(teacherPath)) {
-            Distiller.Result r = Distiller.distill(teacher.graph(), ids, o, err::println);
+            List<String> evalLines = eval == null ? null : Corpus.readLines(Path.of(eval));
+            Distiller.StepListener snapshots = new Distiller.StepListener() {
+                @Override
+                public void stepDone(long step, double l) {}
+
+                @Override
+                public void stepDone(long step, double l, java.util.function.Supplier<Graph> student) throws java.io.IOException {
+                    if (snapshotEvery > 0 && step % snapshotEvery == 0) {
+                        // A student every N steps (and its fidelity with --eval): the curve against sentences seen.
+                        Path snap = Path.of(outPath + ".step" + step);
+                        ModelFiles.write(student.get(), tok.toJson(), Map.of(), snap);
+                        if (evalLines != null) {
+                            try {
+                                err.print("snapshot " + snap + " after " + step * batch + " sentences: ");
+                                EvalCommand.printAgreement(teacher, snap, tok, evalLines, err);
+                            } catch (Exception e) {
+                                throw new java.io.IOException(snap + ": " + e.getMessage(), e);
+                            }
+                        }
+                    }
+                }
+            };
+            Distiller.Result r = Distiller.distill(teacher.graph(), ids, o, err::println, snapshots);
             Map<String, String> notes = new LinkedHashMap<>();
             notes.put("distillation", "teacher " + teacherPath.getFileName() + ", layers " + layersOpt + ", loss " + loss
                     + ", " + r.steps() + " steps, " + r.sentences() + " sentences, corpus " + corpus.getFileName());
@@ -135,7 +158,7 @@ final class DistillCommand implements Command {
                     teacherPath.getFileName(), r.steps(), r.sentences(), r.tokens(), r.seconds(), r.tokens() / r.seconds(),
                     r.lastLoss());
             if (eval != null) {
-                EvalCommand.printAgreement(teacher, outPath, tok, Corpus.readLines(Path.of(eval)), out);
+                EvalCommand.printAgreement(teacher, outPath, tok, evalLines, out);
             }
         }
     }

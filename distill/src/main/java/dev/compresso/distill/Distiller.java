@@ -88,6 +88,29 @@ public final class Distiller {
      */
     public static Result distill(Graph teacher, List<int[]> corpus, DistillOptions options, Consumer<String> progress,
             StepListener listener) throws ModelException, IOException {
+        return distill(teacher, null, corpus, options, progress, listener, (step, total, student) -> {});
+    }
+
+    /**
+     * Changes the student after every optimiser step, before the next forward pass: pruning keeps its masks
+     * this way (zeroing pruned weights, raising the sparsity on a schedule). A hook that changes a parameter's
+     * values calls {@link dev.compresso.distill.train.Param#set}.
+     */
+    @FunctionalInterface
+    public interface StudentHook {
+        void afterStep(long step, long totalSteps, Encoder student);
+    }
+
+    /**
+     * The general form: the student starts from {@code init}'s weights (a graph of the teacher's form with
+     * {@code options.layers().length} layers, e.g. a pruned copy of the teacher with every layer kept) instead of
+     * the teacher's kept layers, and {@code hook} runs after every step (also once before the first, as step 0).
+     *
+     * @throws ModelException when the teacher or {@code init} is not a BERT-family encoder, or their shapes differ
+     * @throws IOException    when a checkpoint cannot be written or read, or does not belong to this run
+     */
+    public static Result distill(Graph teacher, Graph init, List<int[]> corpus, DistillOptions options,
+            Consumer<String> progress, StepListener listener, StudentHook hook) throws ModelException, IOException {
         if (corpus.isEmpty()) {
             throw new IllegalArgumentException("the corpus has no sentences");
         }
@@ -115,8 +138,18 @@ public final class Distiller {
         }
         EncoderWeights tw = bg.weights();
         Encoder teacherEnc = Encoder.frozen(cfg, tw);
-        Encoder student = Encoder.of(cfg.withLayers(keep.length), tw.select(keep));
-        Run run = new Run(teacherEnc, student, keep, cfg, options);
+        EncoderWeights sw = tw.select(keep);
+        if (init != null) {
+            BertGraph ib = BertGraph.of(init);
+            if (!ib.config().equals(cfg.withLayers(keep.length))) {
+                throw new ModelException("graph " + init.name() + ": shape " + ib.config() + " is not the student's "
+                        + cfg.withLayers(keep.length));
+            }
+            sw = ib.weights();
+        }
+        Encoder student = Encoder.of(cfg.withLayers(keep.length), sw);
+        hook.afterStep(0, 0, student);
+        Run run = new Run(teacherEnc, student, keep, cfg, options, hook);
         Result r = run.train(data, options.fingerprint(data.size(), hash), progress, listener,
                 () -> bg.student(keep, student.weights()));
         return new Result(bg.student(keep, student.weights()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
@@ -139,7 +172,10 @@ public final class Distiller {
         final Encoder.Pass tp;
         final Encoder.Pass sp;
 
-        Run(Encoder teacher, Encoder student, int[] keep, EncoderConfig cfg, DistillOptions o) {
+        final StudentHook hook;
+
+        Run(Encoder teacher, Encoder student, int[] keep, EncoderConfig cfg, DistillOptions o, StudentHook hook) {
+            this.hook = hook;
             this.teacher = teacher;
             this.student = student;
             this.keep = keep;
@@ -238,6 +274,7 @@ public final class Distiller {
                 AdamW.clip(params, o.clipNorm());
                 float lr = schedule.at(step);
                 opt.step(params, lr);
+                hook.afterStep(step + 1, total, student);
                 lastLoss = cos + hid + att;
                 if (!Double.isFinite(lastLoss)) {
                     throw new IllegalStateException("loss became " + lastLoss + " at step " + step

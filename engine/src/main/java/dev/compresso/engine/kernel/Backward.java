@@ -457,18 +457,21 @@ public final class Backward {
         int maxL = pk.maxLength();
         KernelProvider kp = Kernels.PROVIDER;
         run(threads, tasks, (t0, t1) -> {
-            float[] q = new float[maxL * d], kT = new float[d * maxL], v = new float[maxL * d], o = new float[maxL * d];
-            float[] row = new float[maxL];
+            int maxP = padded(maxL);
+            float[] q = new float[maxL * d], kT = new float[d * maxP], v = new float[maxL * d], o = new float[maxL * d];
+            float[] sc = new float[maxL * maxP], row = new float[maxL];
             for (int task = t0; task < t1; task++) {
-                int b = task / heads, h = task % heads, len = pk.lengths[b], row0 = pk.offsets[b];
-                gatherHead(qkv, row0, len, 3 * hidden, h * d, d, q, v, kT, hidden);
+                int b = task / heads, h = task % heads, len = pk.lengths[b], row0 = pk.offsets[b], lp = padded(len);
+                gatherHead(qkv, row0, len, 3 * hidden, h * d, d, q, v, kT, lp, hidden);
                 for (int i = 0; i < len * d; i++) {
                     q[i] *= scale;
                 }
                 int p0 = (int) (pOff[b] + (long) h * len * len);
-                kp.gemmNN(len, len, d, q, 0, d, kT, 0, len, probs, p0, len, false);
+                // Scores over keys padded with zero columns to a multiple of 16, so the product runs in whole
+                // vectors; softmax then reads only the real keys.
+                kp.gemmNN(len, lp, d, q, 0, d, kT, 0, lp, sc, 0, lp, false);
                 for (int i = 0; i < len; i++) {
-                    System.arraycopy(probs, p0 + i * len, row, 0, len);
+                    System.arraycopy(sc, i * lp, row, 0, len);
                     kp.softmax(row, null, len);
                     System.arraycopy(row, 0, probs, p0 + i * len, len);
                 }
@@ -495,33 +498,37 @@ public final class Backward {
         int maxL = pk.maxLength();
         KernelProvider kp = Kernels.PROVIDER;
         run(threads, tasks, (t0, t1) -> {
-            float[] q = new float[maxL * d], kT = new float[d * maxL], v = new float[maxL * d];
-            float[] k = new float[maxL * d], vT = new float[d * maxL];
+            int maxP = padded(maxL);
+            float[] q = new float[maxL * d], kT = new float[d * maxP], v = new float[maxL * d];
+            float[] k = new float[maxL * d], vT = new float[d * maxP];
             float[] dO = new float[maxL * d], dQ = new float[maxL * d], dK = new float[maxL * d],
                     dV = new float[maxL * d];
-            float[] dS = new float[maxL * maxL], t2 = new float[maxL * maxL];
+            float[] dS = new float[maxL * maxL], t2 = new float[maxL * maxL], dP = new float[maxL * maxP];
             for (int task = t0; task < t1; task++) {
-                int b = task / heads, h = task % heads, len = pk.lengths[b], row0 = pk.offsets[b];
-                gatherHead(qkv, row0, len, 3 * hidden, h * d, d, q, v, kT, hidden);
+                int b = task / heads, h = task % heads, len = pk.lengths[b], row0 = pk.offsets[b], lp = padded(len);
+                gatherHead(qkv, row0, len, 3 * hidden, h * d, d, q, v, kT, lp, hidden);
+                for (int t = 0; t < d; t++) {
+                    java.util.Arrays.fill(vT, t * lp + len, (t + 1) * lp, 0f);
+                }
                 for (int j = 0; j < len; j++) {
                     for (int t = 0; t < d; t++) {
-                        k[j * d + t] = kT[t * len + j];
-                        vT[t * len + j] = v[j * d + t];
+                        k[j * d + t] = kT[t * lp + j];
+                        vT[t * lp + j] = v[j * d + t];
                     }
                     System.arraycopy(dctx, (row0 + j) * hidden + h * d, dO, j * d, d);
                 }
                 int p0 = (int) (pOff[b] + (long) h * len * len);
-                // dP = dO · Vᵀ, then the softmax backward dS = P ⊙ (dP − Σ_j P·dP) (+ the extra score gradient),
-                // times the score scale.
-                kp.gemmNN(len, len, d, dO, 0, d, vT, 0, len, dS, 0, len, false);
+                // dP = dO · Vᵀ (keys padded to whole vectors), then the softmax backward
+                // dS = P ⊙ (dP − Σ_j P·dP) (+ the extra score gradient), times the score scale.
+                kp.gemmNN(len, lp, d, dO, 0, d, vT, 0, lp, dP, 0, lp, false);
                 for (int i = 0; i < len; i++) {
-                    int pr = p0 + i * len, sr = i * len;
+                    int pr = p0 + i * len, sr = i * len, dr = i * lp;
                     float dot = 0f;
                     for (int j = 0; j < len; j++) {
-                        dot += probs[pr + j] * dS[sr + j];
+                        dot += probs[pr + j] * dP[dr + j];
                     }
                     for (int j = 0; j < len; j++) {
-                        float g = probs[pr + j] * (dS[sr + j] - dot);
+                        float g = probs[pr + j] * (dP[dr + j] - dot);
                         if (dScores != null) {
                             g += dScores[pr + j];
                         }
@@ -554,14 +561,23 @@ public final class Backward {
         });
     }
 
+    /** Keys padded to a multiple of 16 (a whole AVX-512 vector, two AVX2 or four NEON vectors). */
+    private static int padded(int len) {
+        return (len + 15) & ~15;
+    }
+
+    /** Q and V rows of one head, and Kᵀ with row stride {@code ldk} whose columns past {@code len} are zero. */
     private static void gatherHead(float[] qkv, int row0, int len, int stride, int col, int d, float[] q, float[] v,
-            float[] kT, int hidden) {
+            float[] kT, int ldk, int hidden) {
+        for (int t = 0; t < d; t++) {
+            java.util.Arrays.fill(kT, t * ldk + len, (t + 1) * ldk, 0f);
+        }
         for (int j = 0; j < len; j++) {
             int base = (row0 + j) * stride + col;
             System.arraycopy(qkv, base, q, j * d, d);
             System.arraycopy(qkv, base + 2 * hidden, v, j * d, d);
             for (int t = 0; t < d; t++) {
-                kT[t * len + j] = qkv[base + hidden + t];
+                kT[t * ldk + j] = qkv[base + hidden + t];
             }
         }
     }

@@ -71,11 +71,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=42)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     seqs = [[int(t) for t in line.split()] for line in open(a.ids) if line.strip()]
-    random.Random(42).shuffle(seqs)
+    random.Random(a.seed).shuffle(seqs)
     teacher, student = Encoder(6).eval(), Encoder(3)
     opt = torch.optim.AdamW(student.parameters(), lr=3e-4, weight_decay=0.01, eps=1e-6)
     layer_map = [(1, 2), (2, 4), (3, 6)]  # student output j <-> teacher output

@@ -48,7 +48,10 @@ public final class Distiller {
 
     /** What a run produced. */
     public record Result(Graph student, long steps, long sentences, long tokens, double seconds, double lastLoss,
-            List<Progress> progress) {}
+            List<Progress> progress, double steadyTokensPerSecond) {}
+
+    /** Steps not counted in {@link Result#steadyTokensPerSecond} (JIT warm-up, first allocations). */
+    static final int WARM_STEPS = 3;
 
     /**
      * Runs a distillation.
@@ -153,7 +156,7 @@ public final class Distiller {
         Result r = run.train(data, options.fingerprint(data.size(), hash), progress, listener,
                 () -> bg.student(keep, student.weights()));
         return new Result(bg.student(keep, student.weights()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
-                r.lastLoss(), r.progress());
+                r.lastLoss(), r.progress(), r.steadyTokensPerSecond());
     }
 
     private static int[] truncate(int[] s, int max) {
@@ -210,7 +213,7 @@ public final class Distiller {
             int h = cfg.hidden(), ks = keep.length, tl = cfg.layers();
             int[] order = null;
             int orderEpoch = -1;
-            long t0 = System.nanoTime(), lastLog = t0, tokens = 0, sentences = 0;
+            long t0 = System.nanoTime(), lastLog = t0, tokens = 0, sentences = 0, warmTokens = 0, warmTime = 0;
             double lastLoss = Double.NaN;
             float[] ps = new float[0], pt = new float[0], dps = new float[0];
             float[][] dOut = new float[ks + 1][];
@@ -281,6 +284,10 @@ public final class Distiller {
                             + "; lower the learning rate (now " + o.lr() + ")");
                 }
                 tokens += rows;
+                if (step - start + 1 == WARM_STEPS) {
+                    warmTokens = tokens;
+                    warmTime = System.nanoTime();
+                }
                 sentences += b;
                 long now = System.nanoTime();
                 boolean last = step == total - 1;
@@ -298,7 +305,9 @@ public final class Distiller {
                 }
                 listener.stepDone(step + 1, lastLoss, snapshot);
             }
-            return new Result(null, total - start, sentences, tokens, (System.nanoTime() - t0) / 1e9, lastLoss, curve);
+            long end = System.nanoTime();
+            double steady = warmTime == 0 || end == warmTime ? Double.NaN : (tokens - warmTokens) / ((end - warmTime) / 1e9);
+            return new Result(null, total - start, sentences, tokens, (end - t0) / 1e9, lastLoss, curve, steady);
         }
 
         /** The gradient buffer of output {@code j}, zeroed once per step when a loss first looks at it. */

@@ -95,7 +95,7 @@ final class DistillCommand implements Command {
             throw new UsageException("--epochs, --batch, --threads, --checkpoint-every must be >= 1, --steps >= 0, "
                     + "--max-length >= 2");
         }
-        Path ckptPath = ckpt != null ? Path.of(ckpt) : Path.of(outPath + ".ckpt");
+        Path ckptPath = ckpt == null ? Path.of(outPath + ".ckpt") : ckpt.equals("none") ? null : Path.of(ckpt);
         DistillOptions o;
         try {
             o = DistillOptions.defaults().withLayers(layers).withSteps(epochs, steps).withBatch(batch, maxLength)
@@ -153,10 +153,10 @@ final class DistillCommand implements Command {
             notes.put("distillation", "teacher " + teacherPath.getFileName() + ", layers " + layersOpt + ", loss " + loss
                     + ", " + r.steps() + " steps, " + r.sentences() + " sentences, corpus " + corpus.getFileName());
             ModelFiles.write(r.student(), tok.toJson(), notes, outPath);
-            out.printf(Locale.ROOT, "wrote %s (%d bytes, %.3fx of %s): %d steps, %d sentences, %d tokens in %.1f s (%.0f tokens/s), last loss %.5f%n",
+            out.printf(Locale.ROOT, "wrote %s (%d bytes, %.3fx of %s): %d steps, %d sentences, %d tokens in %.1f s (%.0f tokens/s; %.0f after the first 3 steps), last loss %.5f%n",
                     outPath, Files.size(outPath), (double) Files.size(outPath) / Files.size(teacherPath),
                     teacherPath.getFileName(), r.steps(), r.sentences(), r.tokens(), r.seconds(), r.tokens() / r.seconds(),
-                    r.lastLoss());
+                    r.steadyTokensPerSecond(), r.lastLoss());
             if (eval != null) {
                 EvalCommand.printAgreement(teacher, outPath, tok, evalLines, out);
             }

@@ -32,7 +32,7 @@ final class DistillCommand implements Command {
     public String usage() {
         return "distill --teacher IN --corpus FILE --out OUT [--layers 0,2,4] [--epochs E] [--steps N] "
                 + "[--loss embedding|hidden|attention] [--batch B] [--lr X] [--warmup F] [--schedule linear|cosine] "
-                + "[--max-length L] [--dropout P] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
+                + "[--max-length L] [--no-truncate] [--dropout P] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
                 + "[--resume CKPT] [--eval FILE] [--snapshot-every N] [--tokenizer T] [--labels FILE [--temperature T] [--alpha A] "
                 + "[--hard-baseline] [--limit N]]";
     }
@@ -59,6 +59,7 @@ final class DistillCommand implements Command {
         String resume = args.get("resume");
         String eval = args.get("eval");
         int snapshotEvery = args.getInt("snapshot-every", 0);
+        boolean noTruncate = args.flag("no-truncate");
         String tokOpt = args.get("tokenizer");
         String labelsOpt = args.get("labels");
         double temperature = args.getDouble("temperature", 4);
@@ -116,11 +117,28 @@ final class DistillCommand implements Command {
                     seed, threads, out);
             return;
         }
-        List<String> lines = Corpus.readLines(corpus);
+        if (maxLength > tok.maxLength()) {
+            throw new UsageException("--max-length " + maxLength + " exceeds the tokenizer's limit of " + tok.maxLength()
+                    + " tokens for " + teacherPath.getFileName());
+        }
+        List<String> lines = Files.readAllLines(corpus, java.nio.charset.StandardCharsets.UTF_8);
         List<int[]> ids = new ArrayList<>(lines.size());
+        int lineNo = 0;
         for (String s : lines) {
-            Encoding e = tok.encode(s, Math.min(maxLength, tok.maxLength()));
+            lineNo++;
+            if (s.isBlank()) {
+                continue;
+            }
+            s = s.strip();
+            Encoding e = tok.encode(s, noTruncate ? tok.maxLength() + 1 : maxLength);
+            if (e.length() > maxLength) {
+                throw new java.io.IOException(corpus + ":" + lineNo + ": sentence of " + e.length()
+                        + " tokens is longer than --max-length " + maxLength + " (drop --no-truncate to cut it)");
+            }
             ids.add(e.ids());
+        }
+        if (ids.isEmpty()) {
+            throw new java.io.IOException(corpus + ": no sentences (one per line expected)");
         }
         PrintStream err = System.err;
         err.printf(Locale.ROOT, "distill: %d sentences from %s, student layers %s, loss %s, %d threads%n", ids.size(),

@@ -5,7 +5,12 @@ import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.ValueInfo;
 import dev.compresso.engine.onnx.OnnxImporter;
 import dev.compresso.engine.runtime.Plan;
+import dev.compresso.engine.format.TensorFile;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -46,7 +51,8 @@ public final class Model implements AutoCloseable {
      *                        message names the file and the node)
      */
     public static Model load(Path path) throws IOException, ModelException {
-        if (ModelFiles.isCompresso(path)) {
+        checkReadable(path, "model file");
+        if (ModelFiles.isCompresso(path) || TensorFile.looksDamaged(path)) {
             // A Compresso model file: memory-mapped, already fused and packed.
             ModelFiles.Contents c = ModelFiles.read(path);
             Plan.validate(c.graph(), path.toString());
@@ -55,6 +61,29 @@ public final class Model implements AutoCloseable {
         Graph g = OnnxImporter.load(path);
         Plan.validate(g, path.toString());
         return new Model(g, path);
+    }
+
+    /**
+     * Fails with a message naming the file when it is missing, a directory, not a regular file or unreadable
+     * (mapping a directory would report only "No such device").
+     *
+     * @param path the file
+     * @param what what the file should be, for the message ("model file")
+     * @throws IOException naming the file and what is wrong with it
+     */
+    static void checkReadable(Path path, String what) throws IOException {
+        if (Files.isDirectory(path)) {
+            throw new FileSystemException(path.toString(), null, "is a directory, not a " + what);
+        }
+        if (!Files.exists(path)) {
+            throw new NoSuchFileException(path.toString(), null, "no such " + what);
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new FileSystemException(path.toString(), null, "not a regular file (a device or pipe?), not a " + what);
+        }
+        if (!Files.isReadable(path)) {
+            throw new AccessDeniedException(path.toString(), null, what + " is not readable (permissions)");
+        }
     }
 
     /**

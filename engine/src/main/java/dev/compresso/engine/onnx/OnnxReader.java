@@ -319,7 +319,15 @@ public final class OnnxReader {
                             ProtoReader tt = type.message();
                             while (tt.next()) {
                                 switch (tt.field()) {
-                                    case 1 -> dt = DType.fromOnnx((int) tt.varint());
+                                    case 1 -> {
+                                        long code = tt.varint();
+                                        // ONNX TensorProto.DataType codes run 0..23 today; leave room for new ones.
+                                        if (code < 0 || code > 64) {
+                                            throw new ModelException(file + ": value '" + name + "' has elem_type "
+                                                    + code + ", which is not an ONNX data type");
+                                        }
+                                        dt = DType.fromOnnx((int) code);
+                                    }
                                     case 2 -> {
                                         ProtoReader shape = tt.message();
                                         while (shape.next()) {

@@ -1,5 +1,6 @@
 package dev.compresso.engine;
 
+import dev.compresso.engine.format.FileBytes;
 import dev.compresso.engine.format.ModelFiles;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.ValueInfo;
@@ -12,6 +13,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 
 /**
@@ -29,6 +31,8 @@ public final class Model implements AutoCloseable {
     private final Graph graph;
     private final Path source;
     private final String tokenizer;
+    /** Identity, size and time of the mapped source file at load, or null (copied, or no file). */
+    private final BasicFileAttributes mapped;
 
     private Model(Graph graph, Path source) {
         this(graph, source, null);
@@ -38,6 +42,39 @@ public final class Model implements AutoCloseable {
         this.graph = graph;
         this.source = source;
         this.tokenizer = tokenizer;
+        this.mapped = source == null || FileBytes.copy() ? null : attributes(source);
+    }
+
+    private static BasicFileAttributes attributes(Path p) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            return a.fileKey() == null ? null : a; // no inode numbers here: nothing to compare against
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The mapped-file contract ({@link FileBytes}): fails when the file this model is mapped from was truncated
+     * or rewritten in place since it was loaded, instead of letting a run read a truncated mapping (SIGBUS).
+     * A file replaced by rename or deleted is fine: the mapping keeps the old bytes. One stat per call.
+     */
+    void checkSource() throws ModelException {
+        if (mapped == null) {
+            return;
+        }
+        BasicFileAttributes now = attributes(source);
+        if (now == null || !mapped.fileKey().equals(now.fileKey())) {
+            return;
+        }
+        if (now.size() < mapped.size()) {
+            throw new ModelException(source + ": the model file was truncated (" + mapped.size() + " -> " + now.size()
+                    + " bytes) while it was mapped; replace model files by rename, or load with -Dcompresso.load=copy");
+        }
+        if (now.size() != mapped.size() || !now.lastModifiedTime().equals(mapped.lastModifiedTime())) {
+            throw new ModelException(source + ": the model file was rewritten in place while it was mapped; reload it"
+                    + " (replace model files by rename, or load with -Dcompresso.load=copy)");
+        }
     }
 
     /**

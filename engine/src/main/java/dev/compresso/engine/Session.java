@@ -28,13 +28,15 @@ public final class Session implements AutoCloseable {
      * @return every graph output by name, in graph order; the caller owns them
      * @throws ModelException        when an input is missing, of the wrong type or of a shape the graph
      *                               cannot take, or when memory runs out for an activation (the message
-     *                               names the tensor and node; the session stays usable)
+     *                               names the tensor and node; the session stays usable), or when the
+     *                               mapped model file was truncated or rewritten in place since it was loaded
      * @throws IllegalStateException after {@link #close()}
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) throws ModelException {
         if (closed) {
             throw new IllegalStateException("session is closed");
         }
+        model.checkSource();
         return plan.run(inputs);
     }
 

@@ -4,7 +4,6 @@ import dev.compresso.engine.ModelException;
 import dev.compresso.engine.json.Json;
 import dev.compresso.engine.json.JsonException;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -328,13 +327,12 @@ public final class TensorFile {
         if (!ByteOrder.nativeOrder().equals(ByteOrder.LITTLE_ENDIAN)) {
             throw new ModelException(path + ": Compresso model files are little-endian; this platform is big-endian");
         }
-        Arena arena = Arena.ofAuto();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
                 throw new ModelException(path + ": not a Compresso model file (" + size + " bytes, truncated)");
             }
-            MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MemorySegment file = FileBytes.of(ch, size, path);
             long headerLen = file.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLen < 2 || headerLen > MAX_HEADER) {
                 throw new ModelException(path + ": header length " + headerLen + " is not plausible (forged or not a Compresso model file)");

@@ -3,12 +3,12 @@ package dev.compresso.engine.onnx;
 import dev.compresso.engine.DType;
 import dev.compresso.engine.ModelException;
 import dev.compresso.engine.Tensor;
+import dev.compresso.engine.format.FileBytes;
 import dev.compresso.engine.graph.Attribute;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.Node;
 import dev.compresso.engine.graph.ValueInfo;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -51,8 +51,8 @@ public final class OnnxReader {
     public static Result read(Path path) throws IOException, ModelException {
         MemorySegment seg;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            // Arena.ofAuto: the mapping lives as long as any tensor slice of it is reachable.
-            seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
+            // Arena.ofAuto: the mapping (or copy) lives as long as any tensor slice of it is reachable.
+            seg = FileBytes.of(ch, ch.size(), path);
         }
         return read(seg, path.toString());
     }

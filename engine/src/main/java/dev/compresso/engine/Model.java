@@ -18,7 +18,7 @@ import java.util.List;
 
 /**
  * A loaded model: the fused, weight-packed {@link Graph} and where it came from. Thread-safe for creating
- * sessions; each {@link Session} is for one thread at a time.
+ * sessions; a {@link Session} may be run from several threads at once.
  *
  * <pre>{@code
  * try (Model model = Model.load(Path.of("all-minilm-l6-v2.onnx"));

@@ -145,6 +145,29 @@ class ValidationTest {
         }
     }
 
+    // ---------------------------------------------------------------- 1: out of memory
+
+    @Test
+    void outOfMemoryIsAModelExceptionAndTheSessionStaysUsable() throws Exception {
+        OnnxWriter w = new OnnxWriter();
+        w.input("X", 1, 1).input("S", 7, 2);
+        w.node("Expand", "grow", new String[] {"X", "S"}, new String[] {"Y"});
+        w.output("Y", 1, -1, -2);
+        Path p = dir.resolve("expand.onnx");
+        Files.write(p, w.build());
+        try (Model m = Model.load(p); Session s = m.newSession()) {
+            Tensor x = Tensor.ofFloats(new long[] {1}, new float[] {3f});
+            long n = 1L << 22; // 2^44 floats: 64 TiB
+            ModelException e = assertThrows(ModelException.class,
+                    () -> s.run(Map.of("X", x, "S", Tensor.ofLongs(new long[] {2}, new long[] {n, n}))));
+            assertTrue(e.getMessage().contains("out of memory") && e.getMessage().contains("'grow'")
+                    && e.getMessage().contains(Long.toString(n * n * 4)), e.getMessage());
+            Tensor y = s.run(Map.of("X", x, "S", Tensor.ofLongs(new long[] {2}, new long[] {2, 3}))).get("Y");
+            assertEquals(6, y.size());
+            assertEquals(3f, y.toFloatArray()[5]);
+        }
+    }
+
     // ---------------------------------------------------------------- 7: reproducible files
 
     @Test

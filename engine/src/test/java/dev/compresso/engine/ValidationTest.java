@@ -168,6 +168,20 @@ class ValidationTest {
         }
     }
 
+    @Test
+    void hugeFoldedConstantIsAModelException() throws Exception {
+        OnnxWriter w = new OnnxWriter();
+        w.input("X", 1, 1);
+        w.init(OnnxWriter.longTensor("shape", new long[] {2}, new long[] {1L << 22, 1L << 22}));
+        w.node("ConstantOfShape", "huge", new String[] {"shape"}, new String[] {"C"});
+        w.node("Add", "add", new String[] {"X", "C"}, new String[] {"Y"});
+        w.output("Y", 1, -1, -2);
+        Path p = dir.resolve("huge-constant.onnx");
+        Files.write(p, w.build());
+        ModelException e = assertThrows(ModelException.class, () -> Model.load(p));
+        assertTrue(e.getMessage().contains("'huge'"), e.getMessage());
+    }
+
     // ---------------------------------------------------------------- 7: reproducible files
 
     @Test

@@ -231,6 +231,10 @@ public final class Plan {
                             + ") needed " + e.bytes + " bytes for its output " + n.outputs() + " (this run already held "
                             + e.held + " bytes): " + e.getMessage()
                             + "; run smaller batches or raise -XX:MaxDirectMemorySize", e);
+                } catch (OutOfMemoryError e) {
+                    // A failed request (scratch arrays of a huge shape): nothing was allocated, the JVM is fine.
+                    throw new ModelException(where + ": out of memory: node '" + n.name() + "' (" + n.op()
+                            + ") with output " + n.outputs() + ": " + e.getMessage() + "; run smaller batches", e);
                 }
                 if (PROFILE) {
                     String key = n instanceof Linear l ? "Linear " + l.outFeatures() + "x" + l.inFeatures() : n.op();
@@ -304,6 +308,10 @@ public final class Plan {
             return Ops.run(n, in, new Ctx(null, 1, null, where, opset));
         } catch (Ops.Fail | IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException e) {
             throw new ModelException(where + ": node '" + n.name() + "' (" + n.op() + ") failed: " + e.getMessage(), e);
+        } catch (OutOfMemoryError e) {
+            // A forged constant of a huge shape: the request failed, nothing was allocated.
+            throw new ModelException(where + ": node '" + n.name() + "' (" + n.op() + ") folds to a constant too large"
+                    + " for memory: " + e.getMessage(), e);
         }
     }
 

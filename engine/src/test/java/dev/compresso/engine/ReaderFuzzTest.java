@@ -1,10 +1,13 @@
 package dev.compresso.engine;
 
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
 import dev.compresso.engine.json.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -78,11 +81,14 @@ class ReaderFuzzTest {
                 for (Path f : files.sorted().toList()) {
                     tests.add(DynamicTest.dynamicTest(target + "/" + f.getFileName(), () -> {
                         byte[] data = Files.readAllBytes(f);
-                        if (target.equals("tokenizer")) {
-                            FuzzTargets.tokenizer(data, scratch);
-                        } else {
-                            FuzzTargets.model(data, scratch);
-                        }
+                        // A hang is a finding too.
+                        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                            if (target.equals("tokenizer")) {
+                                FuzzTargets.tokenizer(data, scratch);
+                            } else {
+                                FuzzTargets.model(data, scratch);
+                            }
+                        }, "input " + f + " did not finish in 30 s");
                     }));
                 }
             }
@@ -103,10 +109,15 @@ class ReaderFuzzTest {
 
     @TestFactory
     Stream<DynamicTest> mutations() {
+        // A hang is a finding too: each run must end within its time budget plus a minute.
+        Duration limit = Duration.ofSeconds(SECONDS + 60);
         return Stream.of(
-                DynamicTest.dynamicTest("onnx", () -> mutate("onnx", onnxSeed, FuzzTargets::model)),
-                DynamicTest.dynamicTest("compresso", () -> mutate("compresso", compressoSeed, FuzzTargets::model)),
-                DynamicTest.dynamicTest("tokenizer", () -> mutate("tokenizer", tokenizerSeed, FuzzTargets::tokenizer)));
+                DynamicTest.dynamicTest("onnx", () -> assertTimeoutPreemptively(limit,
+                        () -> mutate("onnx", onnxSeed, FuzzTargets::model))),
+                DynamicTest.dynamicTest("compresso", () -> assertTimeoutPreemptively(limit,
+                        () -> mutate("compresso", compressoSeed, FuzzTargets::model))),
+                DynamicTest.dynamicTest("tokenizer", () -> assertTimeoutPreemptively(limit,
+                        () -> mutate("tokenizer", tokenizerSeed, FuzzTargets::tokenizer))));
     }
 
     static void mutate(String target, byte[] seed, BiConsumer<byte[], Path> run) throws IOException {

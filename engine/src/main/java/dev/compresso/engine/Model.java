@@ -1,17 +1,24 @@
 package dev.compresso.engine;
 
+import dev.compresso.engine.format.FileBytes;
 import dev.compresso.engine.format.ModelFiles;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.ValueInfo;
 import dev.compresso.engine.onnx.OnnxImporter;
 import dev.compresso.engine.runtime.Plan;
+import dev.compresso.engine.format.TensorFile;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 
 /**
  * A loaded model: the fused, weight-packed {@link Graph} and where it came from. Thread-safe for creating
- * sessions; each {@link Session} is for one thread at a time.
+ * sessions; a {@link Session} may be run from several threads at once.
  *
  * <pre>{@code
  * try (Model model = Model.load(Path.of("all-minilm-l6-v2.onnx"));
@@ -24,6 +31,8 @@ public final class Model implements AutoCloseable {
     private final Graph graph;
     private final Path source;
     private final String tokenizer;
+    /** Identity, size and time of the mapped source file at load, or null (copied, or no file). */
+    private final BasicFileAttributes mapped;
 
     private Model(Graph graph, Path source) {
         this(graph, source, null);
@@ -33,6 +42,39 @@ public final class Model implements AutoCloseable {
         this.graph = graph;
         this.source = source;
         this.tokenizer = tokenizer;
+        this.mapped = source == null || FileBytes.copy() ? null : attributes(source);
+    }
+
+    private static BasicFileAttributes attributes(Path p) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            return a.fileKey() == null ? null : a; // no inode numbers here: nothing to compare against
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The mapped-file contract ({@link FileBytes}): fails when the file this model is mapped from was truncated
+     * or rewritten in place since it was loaded, instead of letting a run read a truncated mapping (SIGBUS).
+     * A file replaced by rename or deleted is fine: the mapping keeps the old bytes. One stat per call.
+     */
+    void checkSource() throws ModelException {
+        if (mapped == null) {
+            return;
+        }
+        BasicFileAttributes now = attributes(source);
+        if (now == null || !mapped.fileKey().equals(now.fileKey())) {
+            return;
+        }
+        if (now.size() < mapped.size()) {
+            throw new ModelException(source + ": the model file was truncated (" + mapped.size() + " -> " + now.size()
+                    + " bytes) while it was mapped; replace model files by rename, or load with -Dcompresso.load=copy");
+        }
+        if (now.size() != mapped.size() || !now.lastModifiedTime().equals(mapped.lastModifiedTime())) {
+            throw new ModelException(source + ": the model file was rewritten in place while it was mapped; reload it"
+                    + " (replace model files by rename, or load with -Dcompresso.load=copy)");
+        }
     }
 
     /**
@@ -46,7 +88,8 @@ public final class Model implements AutoCloseable {
      *                        message names the file and the node)
      */
     public static Model load(Path path) throws IOException, ModelException {
-        if (ModelFiles.isCompresso(path)) {
+        checkReadable(path, "model file");
+        if (ModelFiles.isCompresso(path) || TensorFile.looksDamaged(path)) {
             // A Compresso model file: memory-mapped, already fused and packed.
             ModelFiles.Contents c = ModelFiles.read(path);
             Plan.validate(c.graph(), path.toString());
@@ -55,6 +98,29 @@ public final class Model implements AutoCloseable {
         Graph g = OnnxImporter.load(path);
         Plan.validate(g, path.toString());
         return new Model(g, path);
+    }
+
+    /**
+     * Fails with a message naming the file when it is missing, a directory, not a regular file or unreadable
+     * (mapping a directory would report only "No such device").
+     *
+     * @param path the file
+     * @param what what the file should be, for the message ("model file")
+     * @throws IOException naming the file and what is wrong with it
+     */
+    static void checkReadable(Path path, String what) throws IOException {
+        if (Files.isDirectory(path)) {
+            throw new FileSystemException(path.toString(), null, "is a directory, not a " + what);
+        }
+        if (!Files.exists(path)) {
+            throw new NoSuchFileException(path.toString(), null, "no such " + what);
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new FileSystemException(path.toString(), null, "not a regular file (a device or pipe?), not a " + what);
+        }
+        if (!Files.isReadable(path)) {
+            throw new AccessDeniedException(path.toString(), null, what + " is not readable (permissions)");
+        }
     }
 
     /**

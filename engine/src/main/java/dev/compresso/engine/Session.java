@@ -5,13 +5,14 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Runs a {@link Model}. One thread at a time per session (activation buffers are reused across runs); use
- * one session per thread for concurrency.
+ * Runs a {@link Model}. A session may be run from several threads at once: each run in progress takes its own
+ * set of activation buffers, reused by later runs. The buffers a session keeps are bounded by the largest
+ * input it has run (a small multiple of that run's peak), whatever the number and shapes of the calls.
  */
 public final class Session implements AutoCloseable {
     private final Model model;
     private final Plan plan;
-    private boolean closed;
+    private volatile boolean closed;
 
     Session(Model model, SessionOptions options) {
         Objects.requireNonNull(options, "options");
@@ -26,14 +27,25 @@ public final class Session implements AutoCloseable {
      * @param inputs every graph input by name
      * @return every graph output by name, in graph order; the caller owns them
      * @throws ModelException        when an input is missing, of the wrong type or of a shape the graph
-     *                               cannot take (the message names the tensor and node)
+     *                               cannot take, or when memory runs out for an activation (the message
+     *                               names the tensor and node; the session stays usable), or when the
+     *                               mapped model file was truncated or rewritten in place since it was loaded
      * @throws IllegalStateException after {@link #close()}
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) throws ModelException {
         if (closed) {
             throw new IllegalStateException("session is closed");
         }
+        model.checkSource();
         return plan.run(inputs);
+    }
+
+    /**
+     * @return bytes of off-heap activation buffers this session keeps between runs (diagnostics; runs in
+     *         progress are not counted)
+     */
+    public long activationBytes() {
+        return plan.heldBytes();
     }
 
     /** @return the model this session runs */

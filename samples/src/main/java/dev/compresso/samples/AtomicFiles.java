@@ -1,12 +1,16 @@
 package dev.compresso.samples;
 
+import dev.compresso.engine.format.TempFiles;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
-/** Writes a file through a temporary sibling and a rename, so readers never see a partial file. */
+/**
+ * Writes a file through a temporary sibling and a rename, so readers never see a partial file. The temporary
+ * name and its clean-up are {@link TempFiles}'s.
+ */
 final class AtomicFiles {
     private AtomicFiles() {}
 
@@ -27,7 +31,9 @@ final class AtomicFiles {
         if (dir == null || !Files.isDirectory(dir)) {
             throw new java.nio.file.NoSuchFileException(target.toString(), null, "its directory does not exist");
         }
-        Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        // Not createTempFile: its files are private (0600); an output is an ordinary file (0666 less the umask).
+        // Temporaries of killed runs are removed here.
+        Path tmp = TempFiles.create(abs);
         try {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 writer.write(out);

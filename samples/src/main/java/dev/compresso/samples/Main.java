@@ -1,6 +1,12 @@
 package dev.compresso.samples;
 
 import java.io.PrintStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,13 +72,34 @@ public final class Main {
             err.println("usage: compresso " + cmd.usage());
             return 2;
         } catch (Exception | OutOfMemoryError | StackOverflowError e) {
-            String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            String msg = describe(e);
             err.println("compresso " + cmd.name() + ": " + msg.lines().findFirst().orElse(msg));
             if (verbose) {
                 e.printStackTrace(err);
             }
             return 1;
         }
+    }
+
+    /**
+     * The message of a failure, completed when the JDK gives only a path (a {@link FileSystemException}
+     * without a reason, e.g. {@code NoSuchFileException: out/x.json}): then it says what is wrong with it.
+     */
+    static String describe(Throwable e) {
+        if (e instanceof FileSystemException f && f.getReason() == null) {
+            String what = switch (f) {
+                case NoSuchFileException n -> "no such file or directory";
+                case AccessDeniedException a -> "permission denied";
+                case FileAlreadyExistsException x -> "already exists";
+                case NotDirectoryException d -> "not a directory";
+                case DirectoryNotEmptyException d -> "directory not empty";
+                default -> f.getClass().getSimpleName();
+            };
+            String file = f.getFile() == null ? "" : f.getFile() + ": ";
+            String other = f.getOtherFile() == null ? "" : " (to " + f.getOtherFile() + ")";
+            return file + what + other;
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     static void usage(PrintStream s) {

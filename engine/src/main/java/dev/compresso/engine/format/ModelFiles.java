@@ -69,10 +69,15 @@ public final class ModelFiles {
         g.put("inputs", valueInfos(graph.inputs()));
         g.put("outputs", valueInfos(graph.outputs()));
         List<Object> consts = new ArrayList<>();
-        for (Map.Entry<String, Tensor> c : graph.constants().entrySet()) {
+        // Sorted: the graph keeps constants in a hash map, and the same model must give the same bytes.
+        for (Map.Entry<String, Tensor> c : new java.util.TreeMap<>(graph.constants()).entrySet()) {
             String tname = "const/" + c.getKey();
             tensors.add(tensorEntry(tname, c.getValue()));
-            consts.add(Map.of("name", c.getKey(), "tensor", tname, "dtype", c.getValue().dtype().name()));
+            Map<String, Object> cj = new LinkedHashMap<>();
+            cj.put("name", c.getKey());
+            cj.put("tensor", tname);
+            cj.put("dtype", c.getValue().dtype().name());
+            consts.add(cj);
         }
         g.put("constants", consts);
         List<Object> nodes = new ArrayList<>();
@@ -118,7 +123,7 @@ public final class ModelFiles {
                         j.put("domain", n.domain());
                     }
                     Map<String, Object> attrs = new LinkedHashMap<>();
-                    for (Attribute a : n.attributes().values()) {
+                    for (Attribute a : new java.util.TreeMap<>(n.attributes()).values()) {
                         Map<String, Object> aj = new LinkedHashMap<>();
                         aj.put("type", a.type().name());
                         if (a.type() == Attribute.Type.TENSOR) {
@@ -137,7 +142,7 @@ public final class ModelFiles {
             nodes.add(j);
         }
         g.put("nodes", nodes);
-        Map<String, String> meta = new LinkedHashMap<>(notes);
+        Map<String, String> meta = new LinkedHashMap<>(new java.util.TreeMap<>(notes));
         meta.put("graph", Json.write(g));
         if (tokenizer != null) {
             meta.put("tokenizer", tokenizer);
@@ -253,7 +258,7 @@ public final class ModelFiles {
         try {
             switch (op) {
                 case Linear.OP -> {
-                    int n = num(p, j, "out_features").intValue(), k = num(p, j, "in_features").intValue();
+                    int n = whole(p, j, "out_features", 1, 1 << 28), k = whole(p, j, "in_features", 1, 1 << 28);
                     PackedWeights w = PackedCodec.read(f, str(p, j, "weights"), str(p, j, "format"), n, k);
                     float[] bias = j.get("bias") == null ? null : floatArray(f, str(p, j, "bias"));
                     Object s = j.get("static_activation_scale");
@@ -266,7 +271,7 @@ public final class ModelFiles {
                             floatArray(f, str(p, j, "beta")), num(p, j, "epsilon").floatValue());
                 }
                 case Attention.OP -> {
-                    return new Attention(name, ins, outs.get(0), num(p, j, "heads").intValue(), num(p, j, "scale").floatValue());
+                    return new Attention(name, ins, outs.get(0), whole(p, j, "heads", 1, 1 << 16), num(p, j, "scale").floatValue());
                 }
                 default -> {
                     Map<String, Attribute> attrs = new LinkedHashMap<>();
@@ -384,6 +389,17 @@ public final class ModelFiles {
             throw new ModelException(p + ": corrupted graph metadata: '" + key + "' missing in " + j.get("name"));
         }
         return s;
+    }
+
+    /** A whole number in {@code [min, max]} (a forged {@code 1.5} or {@code -3} names the node and key). */
+    private static int whole(Path p, Map<String, Object> j, String key, int min, int max) throws ModelException {
+        Number n = num(p, j, key);
+        double d = n.doubleValue();
+        if (!(n instanceof Long || n instanceof Integer) && d != Math.rint(d) || d < min || d > max) {
+            throw new ModelException(p + ": node '" + j.get("name") + "': '" + key + "' must be a whole number in ["
+                    + min + ", " + max + "], not " + n);
+        }
+        return n.intValue();
     }
 
     private static Number num(Path p, Map<String, Object> j, String key) throws ModelException {

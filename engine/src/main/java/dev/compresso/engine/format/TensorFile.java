@@ -4,7 +4,6 @@ import dev.compresso.engine.ModelException;
 import dev.compresso.engine.json.Json;
 import dev.compresso.engine.json.JsonException;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -178,15 +177,10 @@ public final class TensorFile {
         head.flip();
 
         Path dir = path.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + path.getFileName() + ".", ".tmp");
+        // An ordinary new file (0666 less the umask); temporaries of killed writers are removed first.
+        Path tmp = TempFiles.create(path);
         boolean done = false;
         try {
-            try {
-                // createTempFile makes the file private (0600); a model file is an ordinary document.
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: keep the default
-            }
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(ch, head);
                 pos = 0;
@@ -294,6 +288,31 @@ public final class TensorFile {
     }
 
     /**
+     * Whether a file that {@link #looksLikeOne} rejects was meant to be a Compresso model file: it names the
+     * format near its start, or has a safetensors-like length prefix followed by JSON. Such a file is opened
+     * as one so that its error says what is wrong with its header, not that it is malformed ONNX (an ONNX
+     * file starts with a protobuf tag, never with a JSON object at byte 8).
+     *
+     * @param path the file
+     * @return true if it looks like a damaged Compresso model file
+     */
+    public static boolean looksDamaged(Path path) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(4096);
+            while (b.hasRemaining() && ch.read(b) > 0) {
+                // fill the prefix
+            }
+            byte[] head = java.util.Arrays.copyOf(b.array(), b.position());
+            if (head.length >= 10 && head[8] == '{' && head[9] == '"') {
+                return true;
+            }
+            return new String(head, StandardCharsets.ISO_8859_1).contains(FORMAT);
+        } catch (IOException | SecurityException e) {
+            return false;
+        }
+    }
+
+    /**
      * Maps a container and validates its header: magic/format, version, every tensor's dtype, shape and
      * offsets (inside the data section, contiguous as safetensors requires, 64-byte aligned) and the file
      * length. The data checksum is not computed here; call {@link #verify()} for that.
@@ -308,13 +327,12 @@ public final class TensorFile {
         if (!ByteOrder.nativeOrder().equals(ByteOrder.LITTLE_ENDIAN)) {
             throw new ModelException(path + ": Compresso model files are little-endian; this platform is big-endian");
         }
-        Arena arena = Arena.ofAuto();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
                 throw new ModelException(path + ": not a Compresso model file (" + size + " bytes, truncated)");
             }
-            MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MemorySegment file = FileBytes.of(ch, size, path);
             long headerLen = file.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLen < 2 || headerLen > MAX_HEADER) {
                 throw new ModelException(path + ": header length " + headerLen + " is not plausible (forged or not a Compresso model file)");
@@ -325,7 +343,7 @@ public final class TensorFile {
             byte[] hb = file.asSlice(8, headerLen).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             String text = new String(hb, StandardCharsets.UTF_8);
             if (!text.startsWith(HEADER_PREFIX)) {
-                throw new ModelException(path + ": not a Compresso model file (header does not start with the "
+                throw new ModelException(path + ": damaged or not a Compresso model file (the header does not start with the "
                         + FORMAT + " metadata)");
             }
             Object parsed;

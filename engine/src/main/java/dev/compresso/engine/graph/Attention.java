@@ -31,6 +31,9 @@ public final class Attention extends Node {
         if (inputs.size() < 3 || inputs.size() > 4 || heads < 1) {
             throw new IllegalArgumentException("attention " + name + ": needs 3 or 4 inputs and heads >= 1");
         }
+        if (!Float.isFinite(scale)) {
+            throw new IllegalArgumentException("attention " + name + ": scale must be finite, not " + scale);
+        }
         this.heads = heads;
         this.scale = scale;
     }

@@ -33,6 +33,10 @@ public final class LayerNorm extends Node {
         if (inputs.isEmpty() || inputs.size() > 2) {
             throw new IllegalArgumentException("layer norm " + name + " takes 1 or 2 inputs, got " + inputs);
         }
+        if (!(epsilon >= 0) || Float.isInfinite(epsilon)) {
+            throw new IllegalArgumentException("layer norm " + name + ": epsilon must be a finite number >= 0, not "
+                    + epsilon);
+        }
         this.gamma = gamma.clone();
         this.beta = beta.clone();
         this.epsilon = epsilon;

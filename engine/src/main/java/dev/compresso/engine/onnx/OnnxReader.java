@@ -3,12 +3,12 @@ package dev.compresso.engine.onnx;
 import dev.compresso.engine.DType;
 import dev.compresso.engine.ModelException;
 import dev.compresso.engine.Tensor;
+import dev.compresso.engine.format.FileBytes;
 import dev.compresso.engine.graph.Attribute;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.Node;
 import dev.compresso.engine.graph.ValueInfo;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -51,8 +51,8 @@ public final class OnnxReader {
     public static Result read(Path path) throws IOException, ModelException {
         MemorySegment seg;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            // Arena.ofAuto: the mapping lives as long as any tensor slice of it is reachable.
-            seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
+            // Arena.ofAuto: the mapping (or copy) lives as long as any tensor slice of it is reachable.
+            seg = FileBytes.of(ch, ch.size(), path);
         }
         return read(seg, path.toString());
     }
@@ -319,7 +319,15 @@ public final class OnnxReader {
                             ProtoReader tt = type.message();
                             while (tt.next()) {
                                 switch (tt.field()) {
-                                    case 1 -> dt = DType.fromOnnx((int) tt.varint());
+                                    case 1 -> {
+                                        long code = tt.varint();
+                                        // ONNX TensorProto.DataType codes run 0..23 today; leave room for new ones.
+                                        if (code < 0 || code > 64) {
+                                            throw new ModelException(file + ": value '" + name + "' has elem_type "
+                                                    + code + ", which is not an ONNX data type");
+                                        }
+                                        dt = DType.fromOnnx((int) code);
+                                    }
                                     case 2 -> {
                                         ProtoReader shape = tt.message();
                                         while (shape.next()) {

@@ -19,11 +19,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
- * Executes a graph node by node. Intermediate tensors come from a per-session pool of off-heap buffers keyed
- * by byte size: a buffer returns to the pool after its last reader has run, so the same buffers serve every
- * layer and every run (no per-run allocation once warm).
+ * Executes a graph node by node. Intermediate tensors come from a pool of off-heap buffers: a buffer returns
+ * to the pool after its last reader has run, so the same buffers serve every layer and every run (no per-run
+ * allocation once warm), and a buffer made for a larger shape serves smaller ones. The pool's size is bounded
+ * by the largest run it has served ({@link Pool}).
+ *
+ * <p>Thread-safe: concurrent runs each take their own pool (so memory grows with the number of runs in
+ * progress at once, not with the number of calls).
  */
 public final class Plan {
     private final Graph graph;
@@ -34,7 +40,10 @@ public final class Plan {
     /** Per value name: number of reads (node inputs). */
     private final Map<String, Integer> uses = new HashMap<>();
     private final Set<String> outputs = new HashSet<>();
-    private final Pool pool = new Pool();
+    /** Graph inputs used as indices into a constant table (token ids): node that reads each, and its rows. */
+    private final Map<String, Node> lookups = new HashMap<>();
+    /** Pools of runs not in progress; a run takes one (or makes one) and gives it back. */
+    private final ConcurrentLinkedDeque<Pool> idle = new ConcurrentLinkedDeque<>();
 
     /**
      * @param graph    the graph (validated)
@@ -57,6 +66,46 @@ public final class Plan {
         }
         for (ValueInfo o : graph.outputs()) {
             outputs.add(o.name());
+        }
+        Set<String> inputNames = new HashSet<>();
+        for (ValueInfo v : graph.inputs()) {
+            inputNames.add(v.name());
+        }
+        for (Node n : nodes) {
+            if (n.op().equals("Gather") && n.inputs().size() == 2 && inputNames.contains(n.inputs().get(1))
+                    && graph.constants().containsKey(n.inputs().get(0)) && n.intAttr("axis", 0) == 0
+                    && graph.constants().get(n.inputs().get(0)).rank() >= 1) {
+                lookups.putIfAbsent(n.inputs().get(1), n);
+            }
+        }
+    }
+
+    /** Name of the input that BERT-style models read as a 0/1 attention mask. */
+    static final String MASK = "attention_mask";
+
+    /**
+     * Rejects values the graph would silently misread: a negative id used to index a constant table (ONNX
+     * Gather would count it from the end) and a mask value other than 0 or 1 (a 2 turns the additive mask
+     * into +10000 and the output into NaN).
+     */
+    private void checkValues(String name, Tensor t) throws ModelException {
+        boolean mask = name.equals(MASK);
+        Node lookup = lookups.get(name);
+        if (!mask && lookup == null || t.dtype() != DType.INT64 && t.dtype() != DType.INT32) {
+            return;
+        }
+        long n = t.size();
+        long rows = lookup == null ? 0 : graph.constants().get(lookup.inputs().get(0)).dim(0);
+        for (long i = 0; i < n; i++) {
+            long v = t.dtype() == DType.INT64 ? t.data().getAtIndex(Vals.L, i) : t.data().getAtIndex(Vals.I, i);
+            if (mask && v != 0 && v != 1) {
+                throw new ModelException(where + ": input '" + name + "' holds " + v + " at flat index " + i
+                        + "; an attention mask holds only 0 and 1");
+            }
+            if (lookup != null && (v < 0 || v >= rows)) {
+                throw new ModelException(where + ": input '" + name + "' holds " + v + " at flat index " + i
+                        + "; node '" + lookup.name() + "' (Gather) needs ids in [0, " + rows + ")");
+            }
         }
     }
 
@@ -115,6 +164,9 @@ public final class Plan {
      * @throws ModelException on missing or mismatched inputs or a failing node (naming it)
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) throws ModelException {
+        if (inputs == null) {
+            throw new ModelException(where + ": the map of inputs is null");
+        }
         Map<String, Tensor> vals = new HashMap<>(graph.constants());
         for (ValueInfo v : graph.inputs()) {
             Tensor t = inputs.get(v.name());
@@ -135,8 +187,21 @@ public final class Plan {
                             + ", got " + t.dim(d));
                 }
             }
+            checkValues(v.name(), t);
             vals.put(v.name(), t);
         }
+        Pool pool = idle.poll();
+        if (pool == null) {
+            pool = new Pool();
+        }
+        try {
+            return run(vals, pool);
+        } finally {
+            idle.push(pool);
+        }
+    }
+
+    private Map<String, Tensor> run(Map<String, Tensor> vals, Pool pool) throws ModelException {
         Ctx c = new Ctx(pool, threads, observer, where, graph.opset());
         Map<String, Integer> left = new HashMap<>(uses);
         try {
@@ -161,6 +226,15 @@ public final class Plan {
                     };
                 } catch (Ops.Fail | IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException e) {
                     throw new ModelException(where + ": node '" + n.name() + "' (" + n.op() + ") failed: " + e.getMessage(), e);
+                } catch (Exhausted e) {
+                    throw new ModelException(where + ": out of memory: node '" + n.name() + "' (" + n.op()
+                            + ") needed " + e.bytes + " bytes for its output " + n.outputs() + " (this run already held "
+                            + e.held + " bytes): " + e.getMessage()
+                            + "; run smaller batches or raise -XX:MaxDirectMemorySize", e);
+                } catch (OutOfMemoryError e) {
+                    // A failed request (scratch arrays of a huge shape): nothing was allocated, the JVM is fine.
+                    throw new ModelException(where + ": out of memory: node '" + n.name() + "' (" + n.op()
+                            + ") with output " + n.outputs() + ": " + e.getMessage() + "; run smaller batches", e);
                 }
                 if (PROFILE) {
                     String key = n instanceof Linear l ? "Linear " + l.outFeatures() + "x" + l.inFeatures() : n.op();
@@ -193,7 +267,14 @@ public final class Plan {
                 if (bytes > (long) Integer.MAX_VALUE * 8) {
                     throw new ModelException(where + ": output '" + o.name() + "' of " + bytes + " bytes is too large");
                 }
-                Tensor copy = Tensor.of(t.dtype(), t.shape(), MemorySegment.ofArray(new long[(int) ((bytes + 7) / 8)]));
+                long[] heap;
+                try {
+                    heap = new long[(int) ((bytes + 7) / 8)];
+                } catch (OutOfMemoryError e) {
+                    throw new ModelException(where + ": out of memory: output '" + o.name() + "' needed " + bytes
+                            + " bytes of Java heap; run smaller batches or raise -Xmx", e);
+                }
+                Tensor copy = Tensor.of(t.dtype(), t.shape(), MemorySegment.ofArray(heap));
                 MemorySegment.copy(t.data(), 0, copy.data(), 0, bytes);
                 result.put(o.name(), copy);
             }
@@ -201,6 +282,15 @@ public final class Plan {
         } finally {
             pool.reset();
         }
+    }
+
+    /** @return bytes of activation buffers held by the pools of runs not in progress (diagnostics) */
+    public long heldBytes() {
+        long sum = 0;
+        for (Pool p : idle) {
+            sum += p.held();
+        }
+        return sum;
     }
 
     /**
@@ -218,6 +308,10 @@ public final class Plan {
             return Ops.run(n, in, new Ctx(null, 1, null, where, opset));
         } catch (Ops.Fail | IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException e) {
             throw new ModelException(where + ": node '" + n.name() + "' (" + n.op() + ") failed: " + e.getMessage(), e);
+        } catch (OutOfMemoryError e) {
+            // A forged constant of a huge shape: the request failed, nothing was allocated.
+            throw new ModelException(where + ": node '" + n.name() + "' (" + n.op() + ") folds to a constant too large"
+                    + " for memory: " + e.getMessage(), e);
         }
     }
 
@@ -229,24 +323,88 @@ public final class Plan {
         return supported(n);
     }
 
-    /** Reusable off-heap buffers by exact byte size, with reference counts of the ones in use. */
+    /**
+     * Reusable off-heap buffers of one run at a time. A request takes the smallest free buffer that is large
+     * enough (best fit; a buffer made for a larger shape serves smaller ones), so a session does not keep a
+     * buffer set per input shape. At the end of a run the pool trims itself to a budget that follows the
+     * largest run it has served: at most {@link #KEEP} times that run's peak of live bytes, buffers untouched
+     * by the last run going first. Each buffer has its own automatic arena, so a trimmed buffer is returned to
+     * the system by the garbage collector (which the JDK triggers when direct memory runs short).
+     */
     static final class Pool {
-        private final Arena arena = Arena.ofAuto();
-        private final Map<Long, ArrayDeque<MemorySegment>> free = new HashMap<>();
-        private final Map<Long, MemorySegment> inUse = new HashMap<>();
-        private final Map<Long, Integer> refs = new HashMap<>();
+        /** Held bytes between runs, in multiples of the largest peak of live bytes of one run. */
+        static final int KEEP = 2;
 
-        /** A buffer of at least {@code bytes}; contents are undefined when reused (every op writes all of it). */
+        /** One buffer, with the run that used it last. */
+        private static final class Buffer {
+            final MemorySegment seg;
+            long lastRun;
+            /** Bytes requested by the tensor it holds now. */
+            long want;
+
+            Buffer(MemorySegment seg) {
+                this.seg = seg;
+            }
+        }
+
+        private final TreeMap<Long, ArrayDeque<Buffer>> free = new TreeMap<>();
+        private final Map<Long, Buffer> inUse = new HashMap<>();
+        private final Map<Long, Integer> refs = new HashMap<>();
+        /** Bytes of every buffer the pool holds, free or in use. */
+        private long held;
+        /** Requested bytes live now, its peak in this run, and the largest peak of any run. */
+        private long live, peak, maxPeak;
+        private long run = 1;
+
+        /**
+         * A buffer of at least {@code bytes}; contents are undefined when reused (every op writes all of it).
+         *
+         * @throws Exhausted when direct memory cannot hold a new buffer even after the free ones are dropped
+         */
         MemorySegment allocate(long bytes) {
             long size = Math.max(bytes, 64);
-            ArrayDeque<MemorySegment> q = free.get(size);
-            MemorySegment s = q == null ? null : q.poll();
-            if (s == null) {
-                s = arena.allocate(size, 64);
+            Map.Entry<Long, ArrayDeque<Buffer>> e = free.ceilingEntry(size);
+            Buffer b;
+            if (e != null) {
+                b = e.getValue().poll();
+                if (e.getValue().isEmpty()) {
+                    free.remove(e.getKey());
+                }
+            } else {
+                b = new Buffer(reserve(size));
+                held += size;
             }
-            inUse.put(s.address(), s);
-            refs.put(s.address(), 0);
-            return s;
+            b.lastRun = run;
+            b.want = size;
+            long a = b.seg.address();
+            inUse.put(a, b);
+            refs.put(a, 0);
+            live += size;
+            peak = Math.max(peak, live);
+            return b.seg;
+        }
+
+        private MemorySegment reserve(long size) {
+            try {
+                return Arena.ofAuto().allocate(size, 64);
+            } catch (OutOfMemoryError first) {
+                // Free buffers may hold what is needed, in other sizes: drop them and let the JDK collect them.
+                dropFree();
+                try {
+                    return Arena.ofAuto().allocate(size, 64);
+                } catch (OutOfMemoryError second) {
+                    throw new Exhausted(size, held, second.getMessage());
+                }
+            }
+        }
+
+        private void dropFree() {
+            for (ArrayDeque<Buffer> q : free.values()) {
+                for (Buffer b : q) {
+                    held -= b.seg.byteSize();
+                }
+            }
+            free.clear();
         }
 
         void retain(Tensor t, int n) {
@@ -266,20 +424,68 @@ public final class Plan {
             }
             if (r <= 1) {
                 refs.remove(a);
-                MemorySegment s = inUse.remove(a);
-                free.computeIfAbsent(s.byteSize(), k -> new ArrayDeque<>()).add(s);
+                giveBack(inUse.remove(a));
             } else {
                 refs.put(a, r - 1);
             }
         }
 
-        /** Returns every buffer to the free lists (end of a run). */
+        private void giveBack(Buffer b) {
+            live -= b.want;
+            free.computeIfAbsent(b.seg.byteSize(), k -> new ArrayDeque<>()).add(b);
+        }
+
+        /** Returns every buffer to the free lists and trims the pool to its budget (end of a run). */
         void reset() {
-            for (MemorySegment s : inUse.values()) {
-                free.computeIfAbsent(s.byteSize(), k -> new ArrayDeque<>()).add(s);
+            for (Buffer b : inUse.values()) {
+                giveBack(b);
             }
             inUse.clear();
             refs.clear();
+            maxPeak = Math.max(maxPeak, peak);
+            long budget = KEEP * maxPeak;
+            if (held > budget) {
+                trim(budget, true);
+                trim(budget, false);
+            }
+            live = 0;
+            peak = 0;
+            run++;
+        }
+
+        /** Drops free buffers, smallest first, until {@code held <= budget}; only stale ones when asked. */
+        private void trim(long budget, boolean staleOnly) {
+            var it = free.entrySet().iterator();
+            while (held > budget && it.hasNext()) {
+                ArrayDeque<Buffer> q = it.next().getValue();
+                q.removeIf(b -> {
+                    if (held > budget && (!staleOnly || b.lastRun != run)) {
+                        held -= b.seg.byteSize();
+                        return true;
+                    }
+                    return false;
+                });
+                if (q.isEmpty()) {
+                    it.remove();
+                }
+            }
+        }
+
+        /** @return bytes of the buffers this pool holds */
+        long held() {
+            return held;
+        }
+    }
+
+    /** Direct memory ran out while a node allocated its output. */
+    static final class Exhausted extends RuntimeException {
+        final long bytes;
+        final long held;
+
+        Exhausted(long bytes, long held, String why) {
+            super(why, null, false, false);
+            this.bytes = bytes;
+            this.held = held;
         }
     }
 }

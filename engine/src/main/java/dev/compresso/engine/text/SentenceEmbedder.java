@@ -25,7 +25,8 @@ import java.util.Objects;
  * used is {@code last_hidden_state} or {@code token_embeddings} if present, else the first; a rank-2 output
  * (a model that pools by itself) is only normalised.
  *
- * <p>An embedder holds one {@link Session}: not thread-safe; use one per thread. Close it when done.
+ * <p>An embedder holds one {@link Session}, which may be run from several threads at once, so an embedder may
+ * be shared between threads too. Close it when done.
  *
  * <pre>{@code
  * try (Model model = Model.load(onnx);

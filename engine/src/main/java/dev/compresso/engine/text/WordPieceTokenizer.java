@@ -3,11 +3,14 @@ package dev.compresso.engine.text;
 import dev.compresso.engine.json.Json;
 import dev.compresso.engine.json.JsonException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,8 +52,11 @@ public final class WordPieceTokenizer {
     /** Token limit applied when the file has no {@code truncation} section: BERT's 512 positions. */
     public static final int MODEL_MAX_LENGTH = 512;
 
-    /** Largest tokenizer file {@link #fromJson(Path)} reads (the MiniLM one is 0.7 MB). */
-    private static final long MAX_FILE_BYTES = 256L << 20;
+    /**
+     * Largest tokenizer file {@link #fromJson(Path)} reads: 32 MiB (the MiniLM one is 0.7 MB, multilingual ones
+     * are under 20 MB); parsing a file this size stays well inside a 1 GB heap.
+     */
+    public static final long MAX_FILE_BYTES = 32L << 20;
 
     private final String source;
     private final Map<String, Object> config;
@@ -244,8 +250,10 @@ public final class WordPieceTokenizer {
                 case "TemplateProcessing" -> {
                     Map<String, Object> specials = pp.get("special_tokens") == null ? Map.of()
                             : object(pp.get("special_tokens"), "post_processor.special_tokens", false);
-                    single = template(pp.get("single"), "post_processor.single", specials);
-                    pair = pp.get("pair") == null ? null : template(pp.get("pair"), "post_processor.pair", specials);
+                    single = sequences(template(pp.get("single"), "post_processor.single", specials),
+                            "post_processor.single", 1);
+                    pair = pp.get("pair") == null ? null : sequences(template(pp.get("pair"), "post_processor.pair",
+                            specials), "post_processor.pair", 2);
                 }
                 case "BertProcessing" -> {
                     Piece cls = bertSpecial(pp.get("cls"), "post_processor.cls", 0);
@@ -366,6 +374,20 @@ public final class WordPieceTokenizer {
         return List.copyOf(out);
     }
 
+    /** Checks that a template holds sequence A once (and B once, for a pair template), and nothing else. */
+    private List<Piece> sequences(List<Piece> template, String field, int count) {
+        int a = 0, b = 0;
+        for (Piece p : template) {
+            a += p.ids() == null && p.sequence() == 0 ? 1 : 0;
+            b += p.ids() == null && p.sequence() == 1 ? 1 : 0;
+        }
+        if (a != 1 || b != count - 1) {
+            throw fail(field, "must hold " + (count == 1 ? "sequence A once and no sequence B"
+                    : "sequences A and B once each") + ", has A " + a + " times and B " + b + " times");
+        }
+        return template;
+    }
+
     private Piece bertSpecial(Object j, String field, int typeId) {
         List<Object> l = list(j, field);
         if (l.size() != 2) {
@@ -392,18 +414,32 @@ public final class WordPieceTokenizer {
      *
      * @param file the file
      * @return the tokenizer
-     * @throws IOException         if the file cannot be read, is larger than 256 MiB, or is not UTF-8
+     * @throws IOException         if the file cannot be read, is larger than {@link #MAX_FILE_BYTES}, or is
+     *                             not UTF-8 (the message names the file)
      * @throws TokenizerException  if the JSON is malformed or asks for an unsupported component; the message
      *                             names the file and the field
      * @throws NullPointerException if {@code file} is null
      */
     public static WordPieceTokenizer fromJson(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        long size = Files.size(file);
-        if (size > MAX_FILE_BYTES) {
-            throw new IOException(file + ": " + size + " bytes is too large for a tokenizer file");
+        if (Files.isDirectory(file)) {
+            throw new IOException(file + ": is a directory, not a tokenizer file");
         }
-        byte[] bytes = Files.readAllBytes(file);
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new IOException(file + ": not a regular file (a device or pipe?), not a tokenizer file");
+        }
+        byte[] bytes;
+        // Bounded read (not Files.size): devices and pipes such as /dev/zero report size 0 and never end.
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes((int) MAX_FILE_BYTES + 1);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(file.toString(), null, "no such tokenizer file");
+        } catch (AccessDeniedException e) {
+            throw new AccessDeniedException(file.toString(), null, "tokenizer file is not readable");
+        }
+        if (bytes.length > MAX_FILE_BYTES) {
+            throw new IOException(file + ": larger than " + MAX_FILE_BYTES + " bytes, too large for a tokenizer file");
+        }
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)

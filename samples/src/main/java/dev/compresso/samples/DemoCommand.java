@@ -30,7 +30,8 @@ final class DemoCommand implements Command {
 
     @Override
     public String usage() {
-        return "demo [--corpus FILE] [--sentences N] [--calib-sentences C] [--runs R] [--target-cosine X] [--keep DIR]";
+        return "demo [--corpus FILE] [--sentences N] [--calib-sentences C] [--runs R] [--target-cosine X] [--keep DIR] "
+                + "[--student FILE]";
     }
 
     private record Row(String variant, long bytes, double loadMs, double latencyMs, EmbeddingAgreement a, String note, Path file) {
@@ -47,6 +48,7 @@ final class DemoCommand implements Command {
         int runs = args.getInt("runs", 7);
         double target = args.getDouble("target-cosine", 0.995);
         String keep = args.get("keep");
+        String student = args.get("student");
         args.finish();
         if (n < 4 || calibN < 1 || runs < 1) {
             throw new UsageException("need --sentences >= 4, --calib-sentences >= 1, --runs >= 1");
@@ -97,6 +99,20 @@ final class DemoCommand implements Command {
                             String.format(Locale.ROOT, "pass %.1f s", (System.nanoTime() - t0) / 1e9)));
                 } catch (Exception e) {
                     rows.add(new Row(v.name(), 0, Double.NaN, Double.NaN, null, "failed: " + e.getMessage(), null));
+                }
+            }
+            if (student != null) {
+                // Distillation takes minutes to hours, too long for a demo: the demo measures a student that
+                // `./compresso distill` produced (docs/distillation.md) and says so, plus its int8 form.
+                Path sp = Path.of(student);
+                rows.add(measure("distilled student", sp, tok, eval, ref, lat, runs, "from " + sp.getFileName()
+                        + " (./compresso distill)"));
+                try (Model sm = Model.load(sp)) {
+                    Quantizer.Result r = Quantizer.run(sm.graph(), Quantizer.Options.of(Quantizer.Mode.INT8), tok, calib,
+                            s -> {});
+                    Path p = dir.resolve("minilm-student-int8.compresso");
+                    ModelFiles.write(r.graph(), tok.toJson(), Map.of("quantization", String.join("\n", r.report())), p);
+                    rows.add(measure("distilled student int8", p, tok, eval, ref, lat, runs, "student, then quantize"));
                 }
             }
             try {

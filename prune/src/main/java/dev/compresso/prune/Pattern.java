@@ -37,8 +37,8 @@ public enum Pattern {
      * @return the pattern
      */
     public static Pattern of(PackedWeights w) {
-        if (w instanceof BsrMatrix) {
-            return BLOCK_4X1;
+        if (w instanceof BsrMatrix b) {
+            return b.blocks() == (long) BsrMatrix.blockRows(b.outFeatures()) * b.inFeatures() ? DENSE : BLOCK_4X1;
         }
         return of(w.toDense(), w.outFeatures(), w.inFeatures());
     }

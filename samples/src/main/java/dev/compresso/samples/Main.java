@@ -25,6 +25,7 @@ public final class Main {
                 new BenchCommand(),
                 new KernelsCommand(),
                 new QuantizeCommand(),
+                new PruneCommand(),
                 new EvalCommand(),
                 new DemoCommand())) {
             COMMANDS.put(c.name(), c);

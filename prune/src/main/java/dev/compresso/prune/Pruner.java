@@ -206,6 +206,10 @@ public final class Pruner {
             progress.accept(String.format(Locale.ROOT, "global threshold over %d layers...", ls.size()));
             Masks.global(dense, o.sparsity(), o.floor());
         }
+        if (o.layout() == Layout.PROBE) {
+            progress.accept("warming up the kernels for the probe...");
+            Layout.warmUp(o.values(), o.probeRows(), o.probeThreads());
+        }
         List<LayerReport> out = new ArrayList<>();
         for (int i = 0; i < ls.size(); i++) {
             Linear l = ls.get(i);

@@ -140,10 +140,12 @@ public final class Pruner {
     private final Graph source;
     private final Options o;
     private final Consumer<String> progress;
+    private final Map<String, double[]> acts;
 
-    private Pruner(Graph source, Options o, Consumer<String> progress) {
+    private Pruner(Graph source, Options o, Map<String, double[]> acts, Consumer<String> progress) {
         this.source = source;
         this.o = o;
+        this.acts = acts == null ? Map.of() : acts;
         this.progress = progress == null ? s -> {} : progress;
     }
 
@@ -158,7 +160,24 @@ public final class Pruner {
      *                                  non-fp32 values
      */
     public static Result run(Graph source, Options options, Consumer<String> progress) {
-        return new Pruner(source, options, progress).run();
+        return new Pruner(source, options, null, progress).run();
+    }
+
+    /**
+     * Runs a pass with activation-based importance for structured pruning: FFN neuron {@code j} scores
+     * {@code sqrt(E[h_j²]) · ‖W_down[:, j]‖} and a head the same over its features at the output projection's
+     * input, where {@code E[·²]} come from {@link Importance#inputMeanSquares}. Layers without statistics fall
+     * back to weight norms; unstructured, block and 2:4 masks stay magnitude-based.
+     *
+     * @param source      the graph (not modified)
+     * @param options     what to do
+     * @param activations mean squares of each linear layer's input features by layer name, or null
+     * @param progress    receives progress lines, or null
+     * @return the pruned graph and the report
+     * @throws IllegalArgumentException as {@link #run(Graph, Options, Consumer)}
+     */
+    public static Result run(Graph source, Options options, Map<String, double[]> activations, Consumer<String> progress) {
+        return new Pruner(source, options, activations, progress).run();
     }
 
     private Result run() {
@@ -249,8 +268,11 @@ public final class Pruner {
             int inner = up.outFeatures(), k = up.inFeatures(), n = down.outFeatures();
             float[] wu = up.weights().toDense(), wd = down.weights().toDense();
             float[] score = new float[inner];
+            double[] hsq = acts.get(down.name());
+            boolean byActs = hsq != null && hsq.length == inner;
             for (int j = 0; j < inner; j++) {
-                score[j] = (float) Math.sqrt(Structured.rowSq(wu, k, j) * Structured.colSq(wd, n, inner, j));
+                double in = byActs ? hsq[j] : Structured.rowSq(wu, k, j);
+                score[j] = (float) Math.sqrt(in * Structured.colSq(wd, n, inner, j));
             }
             // Keep at least one neuron: an empty matrix would cut the residual branch's shape.
             boolean[] gone = Masks.lowest(score, Math.min(inner - 1, Math.round(o.sparsity() * inner)));
@@ -271,7 +293,7 @@ public final class Pruner {
             double frac = 1.0 - (double) kept / inner;
             for (Linear[] pair : new Linear[][] {{up, up2}, {down, down2}}) {
                 LayerReport r = new LayerReport(pair[0].name(), pair[1].outFeatures(), pair[1].inFeatures(), frac,
-                        Pattern.DENSE.label() + " (" + kept + "/" + inner + " neurons)", pair[1].weights().format(),
+                        Pattern.DENSE.label() + " (" + kept + "/" + inner + " neurons" + (byActs ? ", by activations" : "") + ")", pair[1].weights().format(),
                         pair[1].weights().byteSize(), pair[0].weights().byteSize(), "");
                 progress.accept(r.line());
                 out.add(r);
@@ -298,15 +320,19 @@ public final class Pruner {
             float[] wo = b.out().weights().toDense();
             int kIn = b.q().inFeatures(), nOut = b.out().outFeatures();
             float[] score = new float[h];
+            double[] asq = acts.get(b.out().name());
+            boolean byActs = asq != null && asq.length == hd;
             for (int hh = 0; hh < h; hh++) {
-                double in = 0, outSq = 0;
+                double in = 0, outSq = 0, contrib = 0;
                 for (int r = hh * d; r < (hh + 1) * d; r++) {
                     for (int i = 0; i < 3; i++) {
                         in += Structured.rowSq(w[i], qkv[i].inFeatures(), r);
                     }
-                    outSq += Structured.colSq(wo, nOut, hd, r);
+                    double col = Structured.colSq(wo, nOut, hd, r);
+                    outSq += col;
+                    contrib += byActs ? asq[r] * col : 0;
                 }
-                score[hh] = (float) Math.sqrt(in * outSq);
+                score[hh] = (float) Math.sqrt(byActs ? contrib : in * outSq);
             }
             boolean[] gone = Masks.lowest(score, Math.min(h - 1, Math.round(o.sparsity() * h)));
             boolean[] keep = new boolean[hd];
@@ -335,7 +361,7 @@ public final class Pruner {
             for (Map.Entry<Linear, Linear> e : repl.entrySet()) {
                 g.replace(e.getKey(), e.getValue());
                 LayerReport r = new LayerReport(e.getKey().name(), e.getValue().outFeatures(), e.getValue().inFeatures(), frac,
-                        Pattern.DENSE.label() + " (" + keptHeads + "/" + h + " heads)", e.getValue().weights().format(),
+                        Pattern.DENSE.label() + " (" + keptHeads + "/" + h + " heads" + (byActs ? ", by activations" : "") + ")", e.getValue().weights().format(),
                         e.getValue().weights().byteSize(), e.getKey().weights().byteSize(), "");
                 progress.accept(r.line());
                 out.add(r);

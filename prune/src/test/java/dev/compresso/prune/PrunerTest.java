@@ -288,4 +288,35 @@ class PrunerTest {
             }
         }
     }
+
+    @Test
+    void activationImportanceOverridesWeightNorms() throws Exception {
+        Graph g = ENC.graph(12, null);
+        // Neurons 1, 2 and 3 never fire on the calibration set; the others do.
+        double[] hsq = new double[13];
+        java.util.Arrays.fill(hsq, 1.0);
+        hsq[1] = hsq[2] = hsq[3] = 0;
+        Pruner.Result r = Pruner.run(g, opts(Pruner.Method.FFN, 3 / 13.0, Layout.DENSE), Map.of("down", hsq), null);
+        float[] down = ((Linear) g.node("down")).weights().toDense();
+        float[] kept = ((Linear) r.graph().node("down")).weights().toDense();
+        // Kept columns are the original 0, 4, 5, ... 12.
+        int[] cols = {0, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+        for (int row = 0; row < 10; row++) {
+            for (int c = 0; c < cols.length; c++) {
+                assertEquals(down[row * 13 + cols[c]], kept[row * 10 + c]);
+            }
+        }
+        assertTrue(r.layers().get(0).pattern().contains("by activations"), r.layers().get(0).pattern());
+        // Heads: the head whose attention output is silent goes.
+        TinyEncoder enc = new TinyEncoder(15, 3, 7);
+        Graph h = enc.graph(13, null);
+        double[] asq = new double[15];
+        java.util.Arrays.fill(asq, 1.0);
+        for (int i = 10; i < 15; i++) {
+            asq[i] = 0;
+        }
+        Pruner.Result rh = Pruner.run(h, opts(Pruner.Method.HEADS, 1 / 3.0, Layout.DENSE), Map.of("o", asq), null);
+        float[] q = ((Linear) h.node("q")).weights().toDense(), q2 = ((Linear) rh.graph().node("q")).weights().toDense();
+        assertArrayEquals(java.util.Arrays.copyOf(q, 10 * 15), q2);
+    }
 }

@@ -27,7 +27,7 @@ final class PruneCommand implements Command {
     public String usage() {
         return "prune --model IN --sparsity S --out OUT [--method global|magnitude|block|2:4|heads|ffn] [--finetune CORPUS] "
                 + "[--steps N] [--floor F] [--layout probe|dense|csr|bsr] [--values fp32|fp16|int8] [--probe-rows M] "
-                + "[--threads T] [--tokenizer T]";
+                + "[--threads T] [--calib FILE] [--tokenizer T]";
     }
 
     @Override
@@ -44,6 +44,7 @@ final class PruneCommand implements Command {
         int probeRows = args.getInt("probe-rows", 128);
         int threads = args.getInt("threads", KernelPool.cores());
         String tokOpt = args.get("tokenizer");
+        String calib = args.get("calib");
         args.finish();
         double sparsity;
         try {
@@ -81,6 +82,9 @@ final class PruneCommand implements Command {
         if (method == Pruner.Method.NM_2_4 && Math.abs(sparsity - 0.5) > 1e-9) {
             System.err.printf(Locale.ROOT, "compresso prune: 2:4 fixes sparsity at 50%%; --sparsity %s ignored%n", sparsityText);
         }
+        if (calib != null && method != Pruner.Method.FFN && method != Pruner.Method.HEADS) {
+            throw new UsageException("--calib (activation importance) applies to --method ffn and heads only");
+        }
         Path modelPath = ModelResolver.resolveModel(modelSpec);
         Pruner.Options o = new Pruner.Options(method, sparsity, floor, layout, values, probeRows, threads);
         try (Model model = Model.load(modelPath)) {
@@ -88,7 +92,14 @@ final class PruneCommand implements Command {
             System.err.printf(Locale.ROOT, "pruning %s: method %s, sparsity %.4f, layout %s (probe: %d rows, %d threads), values %s%n",
                     modelPath.getFileName(), method.cliName(), sparsity, layoutName, probeRows, threads, valuesName);
             long t0 = System.nanoTime();
-            Pruner.Result r = Pruner.run(model.graph(), o, line -> System.err.println("  " + line));
+            java.util.Map<String, double[]> acts = null;
+            if (calib != null) {
+                java.util.List<String> sentences = Corpus.readLines(Path.of(calib));
+                System.err.printf(Locale.ROOT, "activation importance from %d calibration sentences...%n", sentences.size());
+                acts = dev.compresso.prune.Importance.inputMeanSquares(model.graph(),
+                        ModelResolver.tokenizerFor(model, modelPath, tokOpt), sentences);
+            }
+            Pruner.Result r = Pruner.run(model.graph(), o, acts, line -> System.err.println("  " + line));
             for (String line : r.report()) {
                 out.println(line);
             }

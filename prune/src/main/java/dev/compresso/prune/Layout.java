@@ -23,7 +23,10 @@ import java.util.Random;
  * weights and keeps the fastest; the others force one format (for tests and experiments).
  */
 public enum Layout {
-    /** Time dense, CSR and (fp32 values) BSR on the layer's weights (best of interleaved runs); keep the fastest. */
+    /**
+     * Time dense, CSR and (fp32 values) BSR on the layer's weights (best of interleaved runs); keep the fastest,
+     * or the smallest of those within {@value #TIE} of it.
+     */
     PROBE,
     /** Dense panels. */
     DENSE,
@@ -46,6 +49,9 @@ public enum Layout {
             default -> throw new IllegalArgumentException("unknown layout '" + s + "': use probe, dense, csr or bsr");
         };
     }
+
+    /** Relative time difference the probe treats as a tie (then the smaller format is kept). */
+    static final double TIE = 0.03;
 
     /** Element type of the stored values. */
     public enum Values {
@@ -100,12 +106,22 @@ public enum Layout {
             packed[i] = packAs(cands.get(i), w, n, k, values);
         }
         double[] ms = time(packed, act, Math.max(1, rows), Math.max(1, threads));
-        int best = 0;
-        StringBuilder sb = new StringBuilder();
+        int fastest = 0;
+        for (int i = 1; i < packed.length; i++) {
+            if (ms[i] < ms[fastest]) {
+                fastest = i;
+            }
+        }
+        // Within the probe's noise margin of the fastest, the smallest format wins: a measured tie is no reason
+        // to store more bytes.
+        int best = fastest;
         for (int i = 0; i < packed.length; i++) {
-            if (ms[i] < ms[best]) {
+            if (ms[i] <= ms[fastest] * (1 + TIE) && packed[i].byteSize() < packed[best].byteSize()) {
                 best = i;
             }
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < packed.length; i++) {
             sb.append(i == 0 ? "" : ", ").append(cands.get(i).name().toLowerCase(Locale.ROOT))
                     .append(String.format(Locale.ROOT, " %.3f ms", ms[i]));
         }

@@ -71,25 +71,52 @@ final class Masks {
      * @return for each layer, the number of weights zeroed
      */
     static long[] global(List<float[]> layers, double sparsity, double floor) {
-        long total = 0;
+        List<float[]> scores = new java.util.ArrayList<>();
         for (float[] w : layers) {
+            scores.add(abs(w));
+        }
+        boolean[][] masks = globalMask(scores, sparsity, floor);
+        long[] zeroed = new long[layers.size()];
+        for (int i = 0; i < masks.length; i++) {
+            zeroed[i] = apply(layers.get(i), masks[i]);
+        }
+        return zeroed;
+    }
+
+    /**
+     * Marks exactly {@code round(sparsity · total)} units with the smallest scores over all layers (ties at
+     * the threshold in layer order), then, in each layer left with fewer than {@code floor · units} unmarked,
+     * unmarks its best units up to that floor.
+     *
+     * @param scores non-negative scores of each layer's units
+     * @return for each layer, the pruned units
+     * @throws IllegalArgumentException when there are more units than one array can rank
+     */
+    static boolean[][] globalMask(List<float[]> scores, double sparsity, double floor) {
+        long total = 0;
+        for (float[] w : scores) {
             total += w.length;
         }
-        long count = Math.round(sparsity * total);
-        long[] zeroed = new long[layers.size()];
-        if (count <= 0 || total == 0) {
-            return zeroed;
+        if (total > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("a global threshold over " + total + " units is not supported; prune per layer");
         }
-        // Threshold t: the count-th smallest magnitude overall; ties at t are pruned in layer order.
+        boolean[][] masks = new boolean[scores.size()][];
+        long count = Math.min(total, Math.round(sparsity * total));
+        if (count <= 0) {
+            for (int i = 0; i < masks.length; i++) {
+                masks[i] = new boolean[scores.get(i).length];
+            }
+            return masks;
+        }
+        // Threshold t: the count-th smallest score overall; ties at t are pruned in layer order.
         float[] all = new float[(int) total];
         int p = 0;
-        for (float[] w : layers) {
-            for (float x : w) {
-                all[p++] = Math.abs(x);
-            }
+        for (float[] w : scores) {
+            System.arraycopy(w, 0, all, p, w.length);
+            p += w.length;
         }
         Arrays.sort(all);
-        float t = all[(int) Math.min(total, count) - 1];
+        float t = all[(int) count - 1];
         long below = 0;
         for (float a : all) {
             if (a < t) {
@@ -99,41 +126,34 @@ final class Masks {
             }
         }
         all = null;
-        long ties = Math.min(total, count) - below;
-        for (int li = 0; li < layers.size(); li++) {
-            float[] w = layers.get(li);
+        long ties = count - below;
+        for (int li = 0; li < scores.size(); li++) {
+            float[] w = scores.get(li);
             boolean[] pr = new boolean[w.length];
             for (int i = 0; i < w.length; i++) {
-                float a = Math.abs(w[i]);
-                if (a < t) {
+                if (w[i] < t) {
                     pr[i] = true;
-                } else if (a == t && ties > 0) {
+                } else if (w[i] == t && ties > 0) {
                     pr[i] = true;
                     ties--;
                 }
             }
-            // The floor: never leave a layer with fewer than floor·size weights (its largest ones).
+            // The floor: never leave a layer with fewer than floor·units units (its best ones).
             long keepMin = (long) Math.ceil(floor * w.length);
             long kept = 0;
             for (boolean b : pr) {
                 kept += b ? 0 : 1;
             }
             if (kept < keepMin) {
-                pr = lowest(abs(w), w.length - keepMin);
+                pr = lowest(w, w.length - keepMin);
             }
-            zeroed[li] = apply(w, pr);
+            masks[li] = pr;
         }
-        return zeroed;
+        return masks;
     }
 
-    /**
-     * Block pruning in the BSR kernel's block shape ({@value BsrMatrix#BLOCK_ROWS} consecutive output channels
-     * at one input feature): zeros exactly {@code round(sparsity · blocks)} blocks of the smallest L2 norm.
-     * When {@code N} is not a multiple of the block height the last block row has shorter blocks.
-     *
-     * @return the number of weights zeroed
-     */
-    static long block(float[] w, int n, int k, double sparsity) {
+    /** The 4x1 block scores (sum of squares) of {@code W[n][k]}, block row major. */
+    static float[] blockScores(float[] w, int n, int k) {
         int br = BsrMatrix.BLOCK_ROWS;
         int nb = BsrMatrix.blockRows(n);
         float[] score = new float[nb * k];
@@ -146,11 +166,16 @@ final class Masks {
                 score[b * k + c] = s;
             }
         }
-        boolean[] p = lowest(score, Math.round(sparsity * score.length));
+        return score;
+    }
+
+    /** Zeros the marked 4x1 blocks of {@code W[n][k]}; returns how many weights were non-zero before. */
+    static long zeroBlocks(float[] w, int n, int k, boolean[] pruned) {
+        int br = BsrMatrix.BLOCK_ROWS;
         long z = 0;
-        for (int b = 0; b < nb; b++) {
+        for (int b = 0, nb = BsrMatrix.blockRows(n); b < nb; b++) {
             for (int c = 0; c < k; c++) {
-                if (p[b * k + c]) {
+                if (pruned[b * k + c]) {
                     for (int r = b * br; r < Math.min(n, (b + 1) * br); r++) {
                         z += w[r * k + c] != 0f ? 1 : 0;
                         w[r * k + c] = 0f;
@@ -159,6 +184,18 @@ final class Masks {
             }
         }
         return z;
+    }
+
+    /**
+     * Block pruning in the BSR kernel's block shape ({@value BsrMatrix#BLOCK_ROWS} consecutive output channels
+     * at one input feature): zeros exactly {@code round(sparsity · blocks)} blocks of the smallest L2 norm.
+     * When {@code N} is not a multiple of the block height the last block row has shorter blocks.
+     *
+     * @return the number of weights zeroed
+     */
+    static long block(float[] w, int n, int k, double sparsity) {
+        float[] score = blockScores(w, n, k);
+        return zeroBlocks(w, n, k, lowest(score, Math.round(sparsity * score.length)));
     }
 
     /**

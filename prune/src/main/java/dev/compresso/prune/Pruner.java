@@ -29,6 +29,8 @@ public final class Pruner {
         MAGNITUDE("magnitude"),
         /** Whole 4x1 blocks (the BSR kernel's block shape) of smallest L2 norm, the same fraction per layer. */
         BLOCK("block"),
+        /** Whole 4x1 blocks of smallest L2 norm under one threshold across all layers, with the per-layer floor. */
+        BLOCK_GLOBAL("block-global"),
         /** In every 4 consecutive weights along K, the 2 smallest (sparsity fixed at 50%). */
         NM_2_4("2:4"),
         /** Whole feed-forward neurons (rows of the up projection, columns of the down projection). */
@@ -48,7 +50,8 @@ public final class Pruner {
         }
 
         /**
-         * @param s {@code global}, {@code magnitude}, {@code block}, {@code 2:4}, {@code ffn} or {@code heads}
+         * @param s {@code global}, {@code magnitude}, {@code block}, {@code block-global}, {@code 2:4}, {@code ffn} or
+         *          {@code heads}
          * @return the method
          * @throws IllegalArgumentException for anything else
          */
@@ -58,7 +61,7 @@ public final class Pruner {
                     return m;
                 }
             }
-            throw new IllegalArgumentException("unknown method '" + s + "': use global, magnitude, block, 2:4, heads or ffn");
+            throw new IllegalArgumentException("unknown method '" + s + "': use global, magnitude, block, block-global, 2:4, heads or ffn");
         }
     }
 
@@ -183,7 +186,7 @@ public final class Pruner {
     private Result run() {
         Graph g = new Graph(source.name(), source.inputs(), source.outputs(), source.nodes(), source.constants(), source.opset());
         List<LayerReport> layers = switch (o.method()) {
-            case GLOBAL, MAGNITUDE, BLOCK, NM_2_4 -> masked(g);
+            case GLOBAL, MAGNITUDE, BLOCK, BLOCK_GLOBAL, NM_2_4 -> masked(g);
             case FFN -> ffn(g);
             case HEADS -> heads(g);
         };
@@ -224,6 +227,16 @@ public final class Pruner {
         if (o.method() == Method.GLOBAL) {
             progress.accept(String.format(Locale.ROOT, "global threshold over %d layers...", ls.size()));
             Masks.global(dense, o.sparsity(), o.floor());
+        } else if (o.method() == Method.BLOCK_GLOBAL) {
+            progress.accept(String.format(Locale.ROOT, "global block threshold over %d layers...", ls.size()));
+            List<float[]> scores = new ArrayList<>();
+            for (int i = 0; i < ls.size(); i++) {
+                scores.add(Masks.blockScores(dense.get(i), ls.get(i).outFeatures(), ls.get(i).inFeatures()));
+            }
+            boolean[][] masks = Masks.globalMask(scores, o.sparsity(), o.floor());
+            for (int i = 0; i < ls.size(); i++) {
+                Masks.zeroBlocks(dense.get(i), ls.get(i).outFeatures(), ls.get(i).inFeatures(), masks[i]);
+            }
         }
         if (o.layout() == Layout.PROBE) {
             progress.accept("warming up the kernels for the probe...");
@@ -241,7 +254,7 @@ public final class Pruner {
                 default -> { }
             }
             String pattern = switch (o.method()) {
-                case BLOCK -> Pattern.BLOCK_4X1.label();
+                case BLOCK, BLOCK_GLOBAL -> Pattern.BLOCK_4X1.label();
                 case NM_2_4 -> Pattern.NM_2_4.label();
                 default -> Pattern.UNSTRUCTURED.label();
             };

@@ -319,4 +319,30 @@ class PrunerTest {
         float[] q = ((Linear) h.node("q")).weights().toDense(), q2 = ((Linear) rh.graph().node("q")).weights().toDense();
         assertArrayEquals(java.util.Arrays.copyOf(q, 10 * 15), q2);
     }
+
+    @Test
+    void globalBlockRanksBlocksAcrossLayers() {
+        Graph g = ENC.graph(14, null);
+        Pruner.Result r = Pruner.run(g, opts(Pruner.Method.BLOCK_GLOBAL, 0.5, Layout.BSR), null);
+        long blocks = 0, zeroBlocks = 0;
+        float maxGone = 0, minKept = Float.MAX_VALUE;
+        for (Linear l : g.linears()) {
+            int n = l.outFeatures(), k = l.inFeatures();
+            float[] before = Masks.blockScores(l.weights().toDense(), n, k);
+            float[] after = Masks.blockScores(((Linear) r.graph().node(l.name())).weights().toDense(), n, k);
+            blocks += before.length;
+            for (int i = 0; i < before.length; i++) {
+                if (after[i] == 0f) {
+                    zeroBlocks++;
+                    maxGone = Math.max(maxGone, before[i]);
+                } else {
+                    assertEquals(before[i], after[i]);
+                    minKept = Math.min(minKept, before[i]);
+                }
+            }
+            assertEquals(Pattern.BLOCK_4X1, Pattern.of(((Linear) r.graph().node(l.name())).weights()));
+        }
+        assertEquals(Math.round(0.5 * blocks), zeroBlocks);
+        assertTrue(maxGone <= minKept);
+    }
 }

@@ -25,7 +25,7 @@ final class PruneCommand implements Command {
 
     @Override
     public String usage() {
-        return "prune --model IN --sparsity S --out OUT [--method global|magnitude|block|2:4|heads|ffn] [--finetune CORPUS] "
+        return "prune --model IN --sparsity S --out OUT [--method global|magnitude|block|block-global|2:4|heads|ffn] [--finetune CORPUS] "
                 + "[--steps N] [--floor F] [--layout probe|dense|csr|bsr] [--values fp32|fp16|int8] [--probe-rows M] "
                 + "[--threads T] [--calib FILE] [--tokenizer T]";
     }

@@ -7,8 +7,10 @@ import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
 import dev.compresso.engine.graph.ValueInfo;
 import dev.compresso.engine.json.Json;
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.PackedWeights;
+import dev.compresso.prune.Pattern;
 import java.io.PrintStream;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -92,6 +94,8 @@ final class InspectCommand implements Command {
                 m.put("in", w.inFeatures());
                 m.put("bytes", w.byteSize());
                 m.put("sparsity", round(sparsity(w)));
+                m.put("pattern", Pattern.of(w).label());
+                m.put("kernel", kernel(w));
                 m.put("int8_mode", w.format().contains("int8")
                         ? (l.isStatic() ? "static(scale=" + l.staticActivationScale() + ")" : String.valueOf(l.int8Mode()))
                         : null);
@@ -141,15 +145,16 @@ final class InspectCommand implements Command {
 
     /** Fraction of exactly-zero weights. */
     static double sparsity(PackedWeights w) {
-        if (w instanceof CsrMatrix c) {
-            return c.sparsity();
-        }
-        float[] d = w.toDense();
-        long zeros = 0;
-        for (float x : d) {
-            zeros += x == 0f ? 1 : 0;
-        }
-        return d.length == 0 ? 0 : (double) zeros / d.length;
+        return Pattern.sparsity(w);
+    }
+
+    /** The kernel family that runs these weights. */
+    static String kernel(PackedWeights w) {
+        return switch (w) {
+            case CsrMatrix c -> "csr";
+            case BsrMatrix b -> "bsr4x1";
+            default -> "dense";
+        };
     }
 
     private static double sparsity(Tensor t) {
@@ -191,14 +196,14 @@ final class InspectCommand implements Command {
         }
         String nameCol = "  %-" + w + "s";
         if (!lin.isEmpty()) {
-            out.printf(nameCol + " %-14s %11s %10s %8s  %s%n", "name", "format", "out x in", "bytes", "sparsity",
-                    "int8 mode");
+            out.printf(nameCol + " %-14s %11s %10s %8s  %-12s %-7s %s%n", "name", "format", "out x in", "bytes", "sparsity",
+                    "pattern", "kernel", "int8 mode");
         }
         for (Object o : lin) {
             Map<String, Object> m = (Map<String, Object>) o;
-            out.printf(nameCol + " %-14s %11s %10s %7.2f%%  %s%n", m.get("name"), m.get("format"),
+            out.printf(nameCol + " %-14s %11s %10s %7.2f%%  %-12s %-7s %s%n", m.get("name"), m.get("format"),
                     m.get("out") + "x" + m.get("in"), bytes((Long) m.get("bytes")), 100 * (Double) m.get("sparsity"),
-                    m.get("int8_mode") == null ? "-" : m.get("int8_mode"));
+                    m.get("pattern"), m.get("kernel"), m.get("int8_mode") == null ? "-" : m.get("int8_mode"));
         }
         List<Object> ts = (List<Object>) r.get("tensors");
         out.printf("%ntensors (%d)%n", ts.size());

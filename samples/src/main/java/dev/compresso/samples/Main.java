@@ -31,6 +31,7 @@ public final class Main {
                 new BenchCommand(),
                 new KernelsCommand(),
                 new QuantizeCommand(),
+                new PruneCommand(),
                 new EvalCommand(),
                 new DistillCommand(),
                 new CorpusCommand(),

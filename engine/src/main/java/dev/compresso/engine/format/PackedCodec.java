@@ -1,6 +1,7 @@
 package dev.compresso.engine.format;
 
 import dev.compresso.engine.ModelException;
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -37,7 +38,7 @@ final class PackedCodec {
             return switch (format) {
                 case "fp32-panels" -> new Fp32Panels(n, k, part(f, prefix, "data", "F32"));
                 case "fp16-panels" -> new Fp16Panels(n, k, part(f, prefix, "data", "F16"));
-                case "int8-panels" -> new Int8Panels(n, k, part(f, prefix, "data", "I8"), checkScales(f, prefix, part(f, prefix, "scales", "F32")));
+                case "int8-panels" -> new Int8Panels(n, k, part(f, prefix, "data", "I8"), checkScales(f, prefix, "scales", part(f, prefix, "scales", "F32")));
                 case "csr-fp32", "csr-fp16", "csr-int8" -> {
                     CsrMatrix.ValueType vt = switch (format) {
                         case "csr-fp32" -> CsrMatrix.ValueType.FP32;
@@ -49,10 +50,13 @@ final class PackedCodec {
                         case FP16 -> "F16";
                         case INT8 -> "I8";
                     };
-                    MemorySegment scales = vt == CsrMatrix.ValueType.INT8 ? part(f, prefix, "row_scales", "F32") : null;
+                    MemorySegment scales = vt == CsrMatrix.ValueType.INT8
+                            ? checkScales(f, prefix, "row_scales", part(f, prefix, "row_scales", "F32")) : null;
                     yield new CsrMatrix(n, k, vt, part(f, prefix, "row_ptr", "I32"), part(f, prefix, "col_idx", "I32"),
                             part(f, prefix, "values", vdt), scales);
                 }
+                case "bsr4x1-fp32" -> new BsrMatrix(n, k, part(f, prefix, "block_ptr", "I32"), part(f, prefix, "block_col", "I32"),
+                        part(f, prefix, "values", "F32"));
                 default -> throw new ModelException(f.path() + ": weights '" + prefix + "' have unknown packed format '"
                         + format + "' (written by a newer Compresso?)");
             };
@@ -71,11 +75,11 @@ final class PackedCodec {
     }
 
     /** Scales must be finite and non-negative: a forged scale would silently poison every output. */
-    private static MemorySegment checkScales(TensorFile f, String prefix, MemorySegment s) throws ModelException {
+    private static MemorySegment checkScales(TensorFile f, String prefix, String name, MemorySegment s) throws ModelException {
         for (long i = 0; i < s.byteSize() / 4; i++) {
             float v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i);
             if (!(v >= 0) || Float.isInfinite(v)) {
-                throw new ModelException(f.path() + ": tensor '" + prefix + ".scales' has invalid scale " + v + " at " + i);
+                throw new ModelException(f.path() + ": tensor '" + prefix + "." + name + "' has invalid scale " + v + " at " + i);
             }
         }
         return s;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.compresso.engine.ModelException;
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -114,7 +115,7 @@ class TensorFileTest {
         for (int i = 0; i < n; i++) sc[i] = 0.01f * (i + 1);
         List<PackedWeights> ws = List.of(Fp32Panels.pack(w, n, k), Fp16Panels.pack(w, n, k), Int8Panels.pack(q, sc, n, k),
                 CsrMatrix.fromDense(w, n, k, CsrMatrix.ValueType.FP32), CsrMatrix.fromDense(w, n, k, CsrMatrix.ValueType.FP16),
-                CsrMatrix.fromDense(w, n, k, CsrMatrix.ValueType.INT8));
+                CsrMatrix.fromDense(w, n, k, CsrMatrix.ValueType.INT8), BsrMatrix.fromDense(w, n, k));
         List<TensorFile.Entry> es = new ArrayList<>();
         for (int i = 0; i < ws.size(); i++) {
             es.addAll(PackedCodec.entries("w" + i, ws.get(i)));

@@ -1,0 +1,93 @@
+package dev.compresso.engine.format;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.compresso.engine.ModelException;
+import dev.compresso.engine.weights.BsrMatrix;
+import dev.compresso.engine.weights.CsrMatrix;
+import dev.compresso.engine.weights.PackedWeights;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Sparse weights read from a file are checked before any kernel indexes with them: a forged index (column out
+ * of range or repeated, row pointers that go backwards or past the stored count, a bad int8 row scale) is
+ * refused with a {@link ModelException} naming the file and the weights.
+ */
+class ForgedSparseTest {
+    @TempDir
+    Path dir;
+
+    static final int N = 6, K = 9;
+
+    static float[] weights() {
+        float[] w = new float[N * K];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = i % 3 == 0 ? 0f : (i % 7) - 3f + 0.5f;
+        }
+        return w;
+    }
+
+    /** Writes {@code w} with one part edited by {@code forge}, reads it back as {@code format}. */
+    private void refused(PackedWeights w, String partName, Consumer<MemorySegment> forge, String expect) throws Exception {
+        List<TensorFile.Entry> es = new ArrayList<>();
+        for (TensorFile.Entry e : PackedCodec.entries("layer.w", w)) {
+            MemorySegment copy = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1, e.data().byteSize()), 64)
+                    .asSlice(0, e.data().byteSize());
+            copy.copyFrom(e.data());
+            if (e.name().equals("layer.w." + partName)) {
+                forge.accept(copy);
+            }
+            es.add(new TensorFile.Entry(e.name(), e.dtype(), e.shape(), copy));
+        }
+        Path p = dir.resolve("forged" + System.nanoTime());
+        TensorFile.write(p, Map.of(), es);
+        TensorFile f = TensorFile.open(p);
+        ModelException e = assertThrows(ModelException.class, () -> PackedCodec.read(f, "layer.w", w.format(), N, K));
+        assertTrue(e.getMessage().contains("layer.w") && e.getMessage().contains(p.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains(expect), e.getMessage());
+    }
+
+    static Consumer<MemorySegment> setInt(long index, int value) {
+        return s -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index, value);
+    }
+
+    @Test
+    void forgedCsrIsRefused() throws Exception {
+        for (CsrMatrix.ValueType vt : CsrMatrix.ValueType.values()) {
+            CsrMatrix c = CsrMatrix.fromDense(weights(), N, K, vt);
+            refused(c, "col_idx", setInt(3, K), "column index");
+            refused(c, "col_idx", setInt(1, -1), "column index");
+            refused(c, "col_idx", setInt(1, c.col(0)), "column index"); // repeated column in row 0
+            refused(c, "row_ptr", setInt(2, c.rowStart(1) - 1), "out of order"); // goes backwards
+            refused(c, "row_ptr", setInt(3, c.nnz() + 5), "out of order"); // past nnz
+            refused(c, "row_ptr", setInt(0, 1), "start at 0");
+            refused(c, "row_ptr", setInt(N, c.nnz() - 1), "colIdx has"); // nnz disagrees with the index size
+        }
+        CsrMatrix q = CsrMatrix.fromDense(weights(), N, K, CsrMatrix.ValueType.INT8);
+        refused(q, "row_scales", s -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, 2, Float.NaN), "row_scales");
+        refused(q, "row_scales", s -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, 0, -1f), "row_scales");
+    }
+
+    @Test
+    void forgedBsrIsRefused() throws Exception {
+        BsrMatrix b = BsrMatrix.fromDense(weights(), N, K);
+        refused(b, "block_col", setInt(0, K + 3), "out of range");
+        refused(b, "block_col", setInt(1, b.col(0)), "not increasing");
+        refused(b, "block_ptr", setInt(1, b.blocks() + 1), "out of order");
+        refused(b, "block_ptr", setInt(0, 2), "start at 0");
+        refused(b, "block_ptr", setInt(BsrMatrix.blockRows(N), b.blocks() - 1), "blockCol has");
+        // Padding rows of the last block row (N = 6: rows 6 and 7) must hold zero.
+        int lastRow = BsrMatrix.blockRows(N) - 1;
+        refused(b, "values", s -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED,
+                (long) b.blockStart(lastRow) * BsrMatrix.BLOCK_ROWS + 3, 1f), "padding");
+    }
+}

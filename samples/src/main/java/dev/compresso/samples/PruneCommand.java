@@ -62,9 +62,8 @@ final class PruneCommand implements Command {
         if (probeRows < 1 || threads < 1 || steps < 0) {
             throw new UsageException("--probe-rows and --threads must be at least 1, --steps at least 0");
         }
-        if (finetune != null || steps > 0) {
-            throw new UsageException("--finetune/--steps (gradual pruning fine-tuned against the unpruned model) need the distill "
-                    + "trainer, which is not yet available in this build; run one-shot pruning without them");
+        if (steps > 0 && finetune == null) {
+            throw new UsageException("--steps needs --finetune CORPUS (the sentences the fine-tuning runs on)");
         }
         Pruner.Method method;
         Layout layout;
@@ -99,7 +98,25 @@ final class PruneCommand implements Command {
                 acts = dev.compresso.prune.Importance.inputMeanSquares(model.graph(),
                         ModelResolver.tokenizerFor(model, modelPath, tokOpt), sentences);
             }
-            Pruner.Result r = Pruner.run(model.graph(), o, acts, line -> System.err.println("  " + line));
+            Pruner.Result r;
+            if (finetune != null) {
+                // Gradual: cubic schedule over the first 3/4 of the steps in 10 increments, fine-tuned against the
+                // unpruned model (cosine on pooled embeddings + hidden-state MSE), then the one-shot pass at the target.
+                WordPieceTokenizer tok = ModelResolver.tokenizerFor(model, modelPath, tokOpt);
+                java.util.List<int[]> ids = new java.util.ArrayList<>();
+                for (String s : Corpus.readLines(Path.of(finetune))) {
+                    ids.add(tok.encode(s, Math.min(128, tok.maxLength())).ids());
+                }
+                int n = steps > 0 ? steps : Math.max(1, ids.size() / 32);
+                dev.compresso.distill.DistillOptions train = dev.compresso.distill.DistillOptions.defaults()
+                        .withSteps(Math.max(1, (int) ((long) n * 32 / ids.size()) + 1), n)
+                        .withOptimizer(5e-4f, 0.05f, false, 0.01f, 1f).withRun(42, threads, 0f);
+                System.err.printf(Locale.ROOT, "gradual pruning: %d fine-tuning steps of 32 sentences from %s%n", n, finetune);
+                r = dev.compresso.prune.GradualPruner.run(model.graph(), ids, o, train,
+                        new dev.compresso.prune.GradualPruner.Schedule(0.75, 10), line -> System.err.println("  " + line));
+            } else {
+                r = Pruner.run(model.graph(), o, acts, line -> System.err.println("  " + line));
+            }
             for (String line : r.report()) {
                 out.println(line);
             }

@@ -268,13 +268,10 @@ final class Fp32Vector {
     }
 
     /**
-     * Exact (erf) GELU in fp32 lanes, the same Chebyshev fit as {@link MathFunctions#erf}:
-     * {@code erfc(z) = t·exp(-z² + P(t))}, {@code t = 1/(1 + z/2)}, {@code z = |x|/√2}; then
-     * {@code GELU(x) = x - x·erfc(z)/2} for {@code x ≥ 0} and {@code x·erfc(z)/2} below. Absolute error of erf
-     * in fp32 stays below about 5e-7. Per element, the scalar route (double exp) cost 25× the GEMM itself on
-     * 128×1536×384; the vector exp is one lanewise operation.
+     * {@code erfc(|x|/√2)} in lanes (Numerical Recipes' Chebyshev fit, as {@link MathFunctions#erf}): the shared
+     * core of GELU and of its derivative in the training kernels.
      */
-    static FloatVector gelu(FloatVector x) {
+    static FloatVector erfcAbs(FloatVector x) {
         FloatVector z = x.abs().mul(0.70710677f);
         FloatVector t = z.mul(0.5f).add(1f);
         t = t.broadcast(1f).div(t); // species of the argument: the int8/fp16 kernels call this too
@@ -287,7 +284,18 @@ final class Fp32Vector {
         p = p.fma(t, t.broadcast(0.37409196f));
         p = p.fma(t, t.broadcast(1.00002368f));
         p = p.fma(t, t.broadcast(-1.26551223f));
-        FloatVector erfc = t.mul(VectorMath.exp(p.sub(z.mul(z))));
+        return t.mul(VectorMath.exp(p.sub(z.mul(z))));
+    }
+
+    /**
+     * Exact (erf) GELU in fp32 lanes, the same Chebyshev fit as {@link MathFunctions#erf}:
+     * {@code erfc(z) = t·exp(-z² + P(t))}, {@code t = 1/(1 + z/2)}, {@code z = |x|/√2}; then
+     * {@code GELU(x) = x - x·erfc(z)/2} for {@code x ≥ 0} and {@code x·erfc(z)/2} below. Absolute error of erf
+     * in fp32 stays below about 5e-7. Per element, the scalar route (double exp) cost 25× the GEMM itself on
+     * 128×1536×384; the vector exp is one lanewise operation.
+     */
+    static FloatVector gelu(FloatVector x) {
+        FloatVector erfc = erfcAbs(x);
         FloatVector half = x.mul(erfc).mul(0.5f);
         // Above 10, erfc is below 1e-40: return x itself, which also keeps +∞ from becoming ∞·0 = NaN.
         return x.sub(half).blend(half, x.lt(0f)).blend(x, x.compare(VectorOperators.GT, 10f));

@@ -95,19 +95,7 @@ final class TrainingVector {
      * for {@code x ≥ 0}, {@code erfc(|x|/√2)/2} below), {@code φ(x) = exp(−x²/2)/√(2π)}.
      */
     private static FloatVector derivative(FloatVector x) {
-        FloatVector z = x.abs().mul(0.70710677f);
-        FloatVector t = z.mul(0.5f).add(1f);
-        t = t.broadcast(1f).div(t);
-        FloatVector p = t.mul(0.17087277f).add(-0.82215223f);
-        p = p.fma(t, t.broadcast(1.48851587f));
-        p = p.fma(t, t.broadcast(-1.13520398f));
-        p = p.fma(t, t.broadcast(0.27886807f));
-        p = p.fma(t, t.broadcast(-0.18628806f));
-        p = p.fma(t, t.broadcast(0.09678418f));
-        p = p.fma(t, t.broadcast(0.37409196f));
-        p = p.fma(t, t.broadcast(1.00002368f));
-        p = p.fma(t, t.broadcast(-1.26551223f));
-        FloatVector halfErfc = t.mul(VectorMath.exp(p.sub(z.mul(z)))).mul(0.5f);
+        FloatVector halfErfc = Fp32Vector.erfcAbs(x).mul(0.5f);
         FloatVector cdf = halfErfc.neg().add(1f).blend(halfErfc, x.lt(0f));
         FloatVector pdf = VectorMath.exp(x.mul(x).mul(-0.5f)).mul(0.39894228f);
         FloatVector d = x.fma(pdf, cdf);

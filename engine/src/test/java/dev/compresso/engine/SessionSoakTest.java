@@ -18,6 +18,8 @@ class SessionSoakTest {
     static final int MAX_LEN = 24;
     /** Longer soaks: {@code -Dcompresso.soak.seconds=600}. */
     static final long SECONDS = Long.getLong("compresso.soak.seconds", 3);
+    /** At least this many calls of random shapes, however long they take (about 20 ms each here). */
+    static final int MIN_CALLS = Integer.getInteger("compresso.soak.calls", 2000);
 
     @Test
     @Tag("perf-heavy")
@@ -37,7 +39,7 @@ class SessionSoakTest {
                 long maxHeld = 0;
                 float[] check = null;
                 Map<String, Tensor> fixed = inputs(3, 17, 5);
-                while (calls < 120 || System.nanoTime() < deadline && calls < 20_000) {
+                while (calls < MIN_CALLS || System.nanoTime() < deadline && calls < 20_000) {
                     s.run(inputs(1 + rnd.nextInt(MAX_BATCH), 1 + rnd.nextInt(MAX_LEN), rnd.nextLong()));
                     maxHeld = Math.max(maxHeld, s.activationBytes());
                     calls++;

@@ -1,0 +1,5 @@
+/** Compresso quantization passes: fp16, int8 and int8-static weights in the engine's packed formats. */
+module dev.compresso.quant {
+    requires transitive dev.compresso.engine;
+    exports dev.compresso.quant;
+}

@@ -137,15 +137,7 @@ public final class GradualPruner {
                 return;
             }
             for (int i = 0; i < ps.size(); i++) {
-                Param p = ps.get(i);
-                boolean[] m = masks.get(i);
-                float[] v = p.values().clone();
-                for (int j = 0; j < v.length; j++) {
-                    if (m[j]) {
-                        v[j] = 0f;
-                    }
-                }
-                p.set(v);
+                ps.get(i).zeroWhere(masks.get(i));
             }
         }
     }

@@ -257,8 +257,8 @@ public final class Encoder {
             }
         }
         dropout(e, r * h, dropout, dropoutKey, -1, 0);
-        Backward.layerNormForward(e, null, r, h, embNorm.gamma.value, embNorm.beta.value, cfg.eps(), p.out[0], p.embHat,
-                p.embRstd, threads);
+        Backward.layerNormForward(e, null, r, h, embNorm.gamma.value, embNorm.beta.value, cfg.eps(), p.out[0],
+                trainable ? p.embHat : null, trainable ? p.embRstd : null, threads);
         int heads = cfg.heads();
         float scale = (float) (1.0 / Math.sqrt(h / heads));
         for (int l = 0; l < cfg.layers(); l++) {
@@ -282,14 +282,14 @@ public final class Encoder {
             dropout(a.a, r * h, dropout, dropoutKey, l, 1);
             a.n1 = grow(a.n1, (long) r * h);
             float[] n1 = a.n1;
-            Backward.layerNormForward(a.a, in, r, h, L.norm1.gamma.value, L.norm1.beta.value, cfg.eps(), n1, a.hat1,
-                    a.rstd1, threads);
+            Backward.layerNormForward(a.a, in, r, h, L.norm1.gamma.value, L.norm1.beta.value, cfg.eps(), n1,
+                    trainable ? a.hat1 : null, trainable ? a.rstd1 : null, threads);
             L.ffnIn.forward(n1, r, a.f, p.scratch, threads);
             Backward.gelu(a.f, a.g, r * f, threads);
             L.ffnOut.forward(a.g, r, a.o2, p.scratch, threads);
             dropout(a.o2, r * h, dropout, dropoutKey, l, 2);
             Backward.layerNormForward(a.o2, n1, r, h, L.norm2.gamma.value, L.norm2.beta.value, cfg.eps(), p.out[l + 1],
-                    a.hat2, a.rstd2, threads);
+                    trainable ? a.hat2 : null, trainable ? a.rstd2 : null, threads);
         }
     }
 

@@ -108,6 +108,23 @@ public final class Param {
         changed();
     }
 
+    /**
+     * Sets the values where {@code zero[i]} is true to 0 in place (a pruning mask) and marks the values changed.
+     *
+     * @throws IllegalArgumentException when the mask's length differs from the parameter's
+     */
+    public void zeroWhere(boolean[] zero) {
+        if (zero.length != value.length) {
+            throw new IllegalArgumentException("parameter " + name + ": mask of " + zero.length + " for " + value.length);
+        }
+        for (int i = 0; i < value.length; i++) {
+            if (zero[i]) {
+                value[i] = 0f;
+            }
+        }
+        changed();
+    }
+
     /** Marks row {@code r} as touched by this step's gradient (row-sparse parameters). */
     void touch(int r) {
         if (touched != null) {

@@ -223,6 +223,17 @@ public final class BertGraph {
         return graph;
     }
 
+    /**
+     * The names of layer {@code l}'s fused linear layers, in the trainer's order: query, key, value, attention
+     * output, feed-forward input, feed-forward output.
+     *
+     * @throws IndexOutOfBoundsException when there is no layer {@code l}
+     */
+    public List<String> linearNames(int l) {
+        LayerNodes n = layers.get(l);
+        return List.of(n.q.name(), n.k.name(), n.v.name(), n.out.name(), n.ffnIn.name(), n.ffnOut.name());
+    }
+
     /** The teacher's weights as dense arrays. */
     public EncoderWeights weights() {
         int h = config.hidden();

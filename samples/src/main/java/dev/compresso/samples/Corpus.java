@@ -52,6 +52,36 @@ final class Corpus {
     }
 
     /**
+     * A training corpus as token ids, one sentence per non-blank line: each line is encoded with {@code tok}
+     * ({@code [CLS] … [SEP]}) and cut to {@code maxLength} tokens, or refused when {@code noTruncate}.
+     *
+     * @throws IOException if the file cannot be read, has no sentence, or (with {@code noTruncate}) a line is
+     *                     longer than {@code maxLength} tokens (naming the file and line)
+     */
+    static List<int[]> tokenize(Path file, dev.compresso.engine.text.WordPieceTokenizer tok, int maxLength,
+            boolean noTruncate) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<int[]> ids = new ArrayList<>(lines.size());
+        int lineNo = 0;
+        for (String s : lines) {
+            lineNo++;
+            if (s.isBlank()) {
+                continue;
+            }
+            dev.compresso.engine.text.Encoding e = tok.encode(s.strip(), noTruncate ? tok.maxLength() + 1 : maxLength);
+            if (e.length() > maxLength) {
+                throw new IOException(file + ":" + lineNo + ": sentence of " + e.length()
+                        + " tokens is longer than --max-length " + maxLength + " (drop --no-truncate to cut it)");
+            }
+            ids.add(e.ids());
+        }
+        if (ids.isEmpty()) {
+            throw new IOException(file + ": no sentences (one per line expected)");
+        }
+        return ids;
+    }
+
+    /**
      * Up to {@code n} distinct prose sentences from text files under {@code dirs} (plain or gzip), files
      * visited in sorted path order so the result is the same on every run of the same machine.
      *

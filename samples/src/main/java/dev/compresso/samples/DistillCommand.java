@@ -6,12 +6,10 @@ import dev.compresso.engine.Model;
 import dev.compresso.engine.format.ModelFiles;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.kernel.KernelPool;
-import dev.compresso.engine.text.Encoding;
 import dev.compresso.engine.text.WordPieceTokenizer;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -121,25 +119,7 @@ final class DistillCommand implements Command {
             throw new UsageException("--max-length " + maxLength + " exceeds the tokenizer's limit of " + tok.maxLength()
                     + " tokens for " + teacherPath.getFileName());
         }
-        List<String> lines = Files.readAllLines(corpus, java.nio.charset.StandardCharsets.UTF_8);
-        List<int[]> ids = new ArrayList<>(lines.size());
-        int lineNo = 0;
-        for (String s : lines) {
-            lineNo++;
-            if (s.isBlank()) {
-                continue;
-            }
-            s = s.strip();
-            Encoding e = tok.encode(s, noTruncate ? tok.maxLength() + 1 : maxLength);
-            if (e.length() > maxLength) {
-                throw new java.io.IOException(corpus + ":" + lineNo + ": sentence of " + e.length()
-                        + " tokens is longer than --max-length " + maxLength + " (drop --no-truncate to cut it)");
-            }
-            ids.add(e.ids());
-        }
-        if (ids.isEmpty()) {
-            throw new java.io.IOException(corpus + ": no sentences (one per line expected)");
-        }
+        List<int[]> ids = Corpus.tokenize(corpus, tok, maxLength, noTruncate);
         PrintStream err = System.err;
         err.printf(Locale.ROOT, "distill: %d sentences from %s, student layers %s, loss %s, %d threads%n", ids.size(),
                 corpus, layersOpt, loss, threads);

@@ -15,6 +15,11 @@ public final class Dense {
     private float[] panelsT = new float[0];
     private int packedVersion = -1;
     private int packedVersionT = -1;
+    /** Quantization-aware training: the learned static activation scale, or null when off. */
+    private Param actScale;
+    private float[] wq = new float[0];
+    private int wqVersion = -1;
+    private float[] xq = new float[0];
 
     Dense(String name, int out, int in, float[] weights, float[] bias, boolean trainable) {
         this.out = out;
@@ -33,25 +38,103 @@ public final class Dense {
         return b;
     }
 
+    /**
+     * Turns on quantization-aware training for this layer: from now on the forward pass runs on int8
+     * fake-quantized weights (per output row) and inputs (one static scale, learned from {@code initialScale}),
+     * as the engine's static W8A8 kernel will (see {@link FakeQuant}).
+     *
+     * @return the activation-scale parameter (to be trained with the others)
+     * @throws IllegalStateException    if already on, or on a frozen layer
+     * @throws IllegalArgumentException if the scale is not positive and finite
+     */
+    Param quantize(float initialScale) {
+        if (actScale != null || w.grad == null) {
+            throw new IllegalStateException("layer " + name() + ": " + (actScale != null ? "already quantized" : "frozen"));
+        }
+        if (!(initialScale > 0) || Float.isInfinite(initialScale)) {
+            throw new IllegalArgumentException("layer " + name() + ": activation scale " + initialScale);
+        }
+        actScale = new Param(name() + ".act_scale", 1, 1, new float[] {initialScale}, false, false, true);
+        packedVersion = -1;
+        packedVersionT = -1;
+        return actScale;
+    }
+
+    /** The layer's name (its weight's, without {@code .weight}). */
+    public String name() {
+        String n = w.name();
+        return n.endsWith(".weight") ? n.substring(0, n.length() - ".weight".length()) : n;
+    }
+
+    /** The learned static activation scale, or NaN when quantization-aware training is off. */
+    public float activationScale() {
+        return actScale == null ? Float.NaN : scale();
+    }
+
+    private float scale() {
+        return Math.max(FakeQuant.MIN_SCALE, actScale.value[0]);
+    }
+
+    /** The weights the GEMMs use: the parameter itself, or its fake-quantized copy under QAT. */
+    private float[] effectiveWeights(int threads) {
+        if (actScale == null) {
+            return w.value;
+        }
+        if (wqVersion != w.version()) {
+            if (wq.length != w.value.length) {
+                wq = new float[w.value.length];
+            }
+            FakeQuant.weights(w.value, out, in, wq, threads);
+            wqVersion = w.version();
+        }
+        return wq;
+    }
+
     void forward(float[] x, int rows, float[] y, Backward.Scratch scratch, int threads) {
         if (packedVersion != w.version()) {
             if (panels.length != Backward.panelSize(out, in)) {
                 panels = new float[Backward.panelSize(out, in)];
             }
-            Backward.packPanels(w.value, out, in, panels, threads);
+            Backward.packPanels(effectiveWeights(threads), out, in, panels, threads);
             packedVersion = w.version();
+        }
+        if (actScale != null) {
+            int n = rows * in;
+            if (xq.length < n) {
+                xq = new float[n];
+            }
+            FakeQuant.activations(x, n, scale(), xq);
+            x = xq;
         }
         Backward.linearForward(x, rows, panels, b.value, out, in, y, scratch, threads);
     }
 
+    /**
+     * Backward of the last {@link #forward}; {@code x} is the input that forward saw (under QAT its quantized
+     * copy, kept by this layer, is used instead, and the input gradient is masked where the input was clipped).
+     */
     void backward(float[] x, float[] dy, int rows, float[] dx, Backward.Scratch scratch, int threads) {
         if (dx != null && packedVersionT != w.version()) {
             if (panelsT.length != Backward.panelSize(in, out)) {
                 panelsT = new float[Backward.panelSize(in, out)];
             }
-            Backward.packPanelsTransposed(w.value, out, in, panelsT, threads);
+            Backward.packPanelsTransposed(effectiveWeights(threads), out, in, panelsT, threads);
             packedVersionT = w.version();
         }
-        Backward.linearBackward(x, dy, rows, out, in, panelsT, dx, w.grad, b.grad, scratch, threads);
+        if (actScale == null) {
+            Backward.linearBackward(x, dy, rows, out, in, panelsT, dx, w.grad, b.grad, scratch, threads);
+            return;
+        }
+        float[] d = dx != null ? dx : new float[rows * in];
+        if (dx == null) {
+            // The scale's gradient needs dy · W even where the caller wants no input gradient.
+            if (panelsT.length != Backward.panelSize(in, out)) {
+                panelsT = new float[Backward.panelSize(in, out)];
+            }
+            Backward.packPanelsTransposed(effectiveWeights(threads), out, in, panelsT, threads);
+            packedVersionT = w.version();
+        }
+        Backward.linearBackward(xq, dy, rows, out, in, panelsT, d, w.grad, b.grad, scratch, threads);
+        actScale.grad[0] += (float) FakeQuant.activationsBackward(x, rows * in, scale(), d);
     }
 }

@@ -125,6 +125,95 @@ public final class Encoder {
         return cfg;
     }
 
+    /**
+     * Turns on quantization-aware training: every linear layer's forward pass from now on sees int8
+     * fake-quantized weights and inputs (see {@link FakeQuant}), each input with a learned static scale.
+     * The scales join {@link #params()} (after the weights), so the optimiser trains them and checkpoints keep
+     * them.
+     *
+     * @param scales initial activation scales per layer: {@code [layer][0..3]} for the attention input
+     *               (q, k and v share it), the attention output projection, the feed-forward input and the
+     *               feed-forward output
+     * @throws IllegalArgumentException when the shape is wrong or a scale is not positive and finite
+     * @throws IllegalStateException    when already on, or on a frozen encoder
+     */
+    public void quantize(float[][] scales) {
+        quantize(scales, false);
+    }
+
+    /**
+     * As {@link #quantize(float[][])}; with {@code tables} the word and position embedding tables are also
+     * fake-quantized to int8 per row (the {@code quant} module's int8 embedding lookups), gradients passing
+     * straight through to the fp32 rows.
+     */
+    public void quantize(float[][] scales, boolean tables) {
+        if (!trainable) {
+            throw new IllegalStateException("a frozen encoder cannot be trained quantization-aware");
+        }
+        if (scales.length != layers.length) {
+            throw new IllegalArgumentException(scales.length + " layers of activation scales for " + layers.length
+                    + " layers");
+        }
+        for (int l = 0; l < layers.length; l++) {
+            if (scales[l].length != 4) {
+                throw new IllegalArgumentException("layer " + l + ": " + scales[l].length + " activation scales, need 4");
+            }
+        }
+        for (int l = 0; l < layers.length; l++) {
+            Layer L = layers[l];
+            Dense[] ds = {L.qkv, L.out, L.ffnIn, L.ffnOut};
+            for (int i = 0; i < 4; i++) {
+                params.add(ds[i].quantize(scales[l][i]));
+            }
+        }
+        if (tables) {
+            wordQ = new float[word.value.length];
+            positionQ = new float[position.value.length];
+        }
+    }
+
+    /** Fake-quantized copies of the word and position tables under QAT, refreshed when the tables change. */
+    private float[] wordQ;
+    private float[] positionQ;
+    private int wordQVersion = -1;
+    private int positionQVersion = -1;
+
+    private float[] wordTable(int threads) {
+        if (wordQ == null) {
+            return word.value;
+        }
+        if (wordQVersion != word.version()) {
+            FakeQuant.weights(word.value, word.rows(), word.cols(), wordQ, threads);
+            wordQVersion = word.version();
+        }
+        return wordQ;
+    }
+
+    private float[] positionTable(int threads) {
+        if (positionQ == null) {
+            return position.value;
+        }
+        if (positionQVersion != position.version()) {
+            FakeQuant.weights(position.value, position.rows(), position.cols(), positionQ, threads);
+            positionQVersion = position.version();
+        }
+        return positionQ;
+    }
+
+    /** The learned activation scales ({@code [layer][4]}, as {@link #quantize}), or null when QAT is off. */
+    public float[][] activationScales() {
+        if (layers.length == 0 || Float.isNaN(layers[0].qkv.activationScale())) {
+            return null;
+        }
+        float[][] s = new float[layers.length][];
+        for (int l = 0; l < layers.length; l++) {
+            Layer L = layers[l];
+            s[l] = new float[] {L.qkv.activationScale(), L.out.activationScale(), L.ffnIn.activationScale(),
+                    L.ffnOut.activationScale()};
+        }
+        return s;
+    }
+
     /** Every trainable parameter, in a stable order (checkpoints rely on it). */
     public List<Param> params() {
         return List.copyOf(params);
@@ -241,12 +330,13 @@ public final class Encoder {
             p.out[i] = grow(p.out[i], (long) r * h);
         }
         float[] e = p.emb;
+        float[] wt = wordTable(threads), pt = positionTable(threads);
         for (int b = 0; b < pk.count(); b++) {
             for (int i = 0; i < pk.lengths()[b]; i++) {
                 int row = pk.offsets()[b] + i, o = row * h;
                 int wo = batch.ids()[row] * h, po = i * h;
                 for (int j = 0; j < h; j++) {
-                    e[o + j] = word.value[wo + j] + position.value[po + j];
+                    e[o + j] = wt[wo + j] + pt[po + j];
                 }
                 if (type != null) {
                     int to = batch.types()[row] * h;

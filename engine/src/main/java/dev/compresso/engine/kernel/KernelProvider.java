@@ -51,6 +51,12 @@ interface KernelProvider {
      */
     void quantizeRowsStatic(MemorySegment a, int k, float scale, MemorySegment aq, int m0, int m1);
 
+    /**
+     * As {@link #quantizeRowsStatic} with one inverse scale per input channel: {@code aq[i][j] =
+     * clamp(Math.round(a[i][j] · inv[j]), -127, 127)} ({@code inv.length == k}).
+     */
+    void quantizeRowsStaticChannels(MemorySegment a, int k, float[] inv, MemorySegment aq, int m0, int m1);
+
     void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1);
 

@@ -149,6 +149,60 @@ public final class Kernels {
     }
 
     /**
+     * Static W8A8 with one activation scale per input channel: channel {@code j} of {@code A} is quantized with
+     * scale {@code actScale · factors[j]} ({@code q = clamp(round(a · inv[j]), ±127)}, {@code inv} from
+     * {@link #channelInverse}), and {@code w} must hold the weights with column {@code j} multiplied by
+     * {@code factors[j]} (SmoothQuant's migration, folded into the weights), so that {@code C = A·Wᵀ}: the
+     * integer sums are scaled by {@code actScale} and the weight's per-channel scales as in
+     * {@link #linearInt8Static(MemorySegment, int, Int8Panels, float, MemorySegment, Activation, MemorySegment, int)}.
+     *
+     * @param inv inverse per-channel activation scales ({@code K} values, positive and finite)
+     * @throws IllegalArgumentException as the per-tensor form, or when {@code inv} has the wrong length or a
+     *                                  non-positive or non-finite value
+     */
+    public static void linearInt8Static(MemorySegment a, int m, Int8Panels w, float actScale, float[] inv,
+            MemorySegment bias, Activation act, MemorySegment c, int threads) {
+        int n = w.outFeatures(), k = w.inFeatures();
+        checkArgs(a, m, n, k, bias, c, threads);
+        if (!(actScale > 0f) || Float.isInfinite(actScale)) {
+            throw new IllegalArgumentException("activation scale must be positive and finite, got " + actScale
+                    + " for weights [" + n + ", " + k + "]");
+        }
+        if (inv.length != k) {
+            throw new IllegalArgumentException(inv.length + " channel scales for weights [" + n + ", " + k + "]");
+        }
+        for (int j = 0; j < k; j++) {
+            if (!(inv[j] > 0f) || Float.isInfinite(inv[j])) {
+                throw new IllegalArgumentException("inverse channel scale " + j + " is " + inv[j] + " for weights ["
+                        + n + ", " + k + "]");
+            }
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        KernelProvider p = PROVIDER;
+        MemorySegment aq = Panels.allocate((long) m * k);
+        MemorySegment as = Panels.allocate((long) m * 4);
+        for (int i = 0; i < m; i++) {
+            as.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, actScale);
+        }
+        p.quantizeRowsStaticChannels(a, k, inv, aq, 0, m);
+        split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, w, bias, act, c, m0, m1, n0, n1));
+    }
+
+    /**
+     * The inverse per-channel activation scales of static W8A8 with channel factors: {@code 1f / (actScale ·
+     * factors[j])} in float, the one definition the runtime and quantization-aware training share.
+     */
+    public static float[] channelInverse(float actScale, float[] factors) {
+        float[] inv = new float[factors.length];
+        for (int j = 0; j < factors.length; j++) {
+            inv[j] = 1f / (actScale * factors[j]);
+        }
+        return inv;
+    }
+
+    /**
      * The int8 mode {@link Int8Mode#AUTO} resolves to for a shape: always {@link Int8Mode#W8A32}, as measured.
      * Without an int8 dot-product instruction in the Vector API, W8A8 spends five integer operations per 32
      * products where W8A32 spends two FMAs and amortizes the weight widening over the rows (or, for one row,

@@ -78,6 +78,11 @@ final class PanamaKernels implements KernelProvider {
     }
 
     @Override
+    public void quantizeRowsStaticChannels(MemorySegment a, int k, float[] inv, MemorySegment aq, int m0, int m1) {
+        Int8Vector.quantizeRowsStaticChannels(a, k, inv, aq, m0, m1);
+    }
+
+    @Override
     public void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         CsrVector.csr(a, w, bias, act, c, m0, m1, n0, n1);

@@ -133,6 +133,16 @@ final class ScalarKernels implements KernelProvider {
     }
 
     @Override
+    public void quantizeRowsStaticChannels(MemorySegment a, int k, float[] inv, MemorySegment aq, int m0, int m1) {
+        for (int i = m0; i < m1; i++) {
+            for (int kk = 0; kk < k; kk++) {
+                int q = Math.round(a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + kk) * inv[kk]);
+                aq.set(JAVA_BYTE, (long) i * k + kk, (byte) Math.max(-127, Math.min(127, q)));
+            }
+        }
+    }
+
+    @Override
     public void csr(MemorySegment a, CsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         int k = w.inFeatures(), n = w.outFeatures();

@@ -234,6 +234,49 @@ class Int8KernelTest {
     }
 
     @Test
+    void channelScalesMatchTheReferenceAndMeanColumnScaledWeights() {
+        Random r = new Random(17);
+        for (int[] sh : new int[][] {{3, 17, 33}, {16, 40, 384}, {1, 7, 2}, {5, 9, 17}}) {
+            int m = sh[0], n = sh[1], k = sh[2];
+            float[] a = randomActivations(r, m, k);
+            a[0] = 1e6f; // saturates
+            a[a.length - 1] = Float.NaN; // becomes 0
+            float[] factors = new float[k];
+            for (int j = 0; j < k; j++) factors[j] = j % 5 == 0 ? 8f : 0.25f + r.nextFloat();
+            float[] inv = Kernels.channelInverse(0.05f, factors);
+            MemorySegment q1 = Panels.allocate((long) m * k), q2 = Panels.allocate((long) m * k);
+            ScalarKernels.INSTANCE.quantizeRowsStaticChannels(seg(a), k, inv, q1, 0, m);
+            Kernels.PROVIDER.quantizeRowsStaticChannels(seg(a), k, inv, q2, 0, m);
+            for (long o = 0; o < (long) m * k; o++) {
+                assertEquals(q1.get(ValueLayout.JAVA_BYTE, o), q2.get(ValueLayout.JAVA_BYTE, o), "byte " + o);
+                int j = (int) (o % k);
+                float x = a[(int) o];
+                int expect = Float.isNaN(x) ? 0 : Math.max(-127, Math.min(127, Math.round(x * inv[j])));
+                assertEquals(expect, q1.get(ValueLayout.JAVA_BYTE, o), "reference byte " + o);
+            }
+            Int8Panels w = randomWeights(r, n, k);
+            MemorySegment bias = seg(randomActivations(r, 1, n));
+            MemorySegment asc = Panels.allocate(m * 4L);
+            for (int i = 0; i < m; i++) asc.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, 0.05f);
+            MemorySegment ref = Panels.allocate((long) m * n * 4);
+            ScalarKernels.INSTANCE.int8W8A8(q1, asc, w, bias, Activation.GELU, ref, 0, m, 0, n);
+            for (int threads : new int[] {1, 2}) {
+                MemorySegment c = Panels.allocate((long) m * n * 4);
+                Kernels.linearInt8Static(seg(a), m, w, 0.05f, inv, bias, Activation.GELU, c, threads);
+                for (int i = 0; i < m * n; i++) assertEpilogue(Activation.GELU, Kernels.getFloat(ref, i), Kernels.getFloat(c, i), "C" + i);
+            }
+            float[] badLen = new float[k + 1];
+            java.util.Arrays.fill(badLen, 1f);
+            assertThrows(IllegalArgumentException.class, () -> Kernels.linearInt8Static(seg(a), m, w, 0.05f, badLen, bias,
+                    Activation.NONE, Panels.allocate((long) m * n * 4), 1));
+            float[] zero = inv.clone();
+            zero[k / 2] = 0f;
+            assertThrows(IllegalArgumentException.class, () -> Kernels.linearInt8Static(seg(a), m, w, 0.05f, zero, bias,
+                    Activation.NONE, Panels.allocate((long) m * n * 4), 1));
+        }
+    }
+
+    @Test
     void autoResolvesToTheMeasuredFasterMode() {
         for (int[] sh : new int[][] {{1, 384, 384}, {1, 1536, 384}, {128, 384, 384}, {128, 1536, 384}, {1024, 1024, 1024},
             {1, 4096, 4096}}) {

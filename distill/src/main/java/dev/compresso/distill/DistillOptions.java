@@ -20,6 +20,9 @@ import java.nio.file.Path;
  * @param pooledMseWeight weight of the pooled-embedding MSE loss
  * @param hiddenWeight    weight of the hidden-state MSE over the layer map
  * @param attentionWeight weight of the attention-distribution KL (last student layer vs last teacher layer)
+ * @param similarityWeight weight of the in-batch similarity loss: the squared difference between the student's and
+ *                        the teacher's cosine-similarity matrices of the batch's pooled embeddings (relational
+ *                        distillation; it teaches the neighbourhoods that recall@k measures)
  * @param seed            seed of the data order and dropout: the same seed and thread count replay a run bit for bit
  * @param threads         worker threads
  * @param checkpoint      checkpoint file written every {@code checkpointEvery} steps and at the end, or {@code null}
@@ -28,19 +31,19 @@ import java.nio.file.Path;
  */
 public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchSize, int maxLength, float lr,
         float warmupFraction, boolean cosineDecay, float weightDecay, float clipNorm, float dropout, float cosineWeight,
-        float pooledMseWeight, float hiddenWeight, float attentionWeight, long seed, int threads, Path checkpoint,
+        float pooledMseWeight, float hiddenWeight, float attentionWeight, float similarityWeight, long seed, int threads, Path checkpoint,
         int checkpointEvery, Path resume) {
 
     public DistillOptions {
         layers = layers.clone();
         if (epochs < 1 || maxSteps < 0 || batchSize < 1 || maxLength < 2 || !(lr > 0) || !(warmupFraction >= 0
                 && warmupFraction < 1) || !(weightDecay >= 0) || !(clipNorm >= 0) || !(dropout >= 0 && dropout < 1)
-                || !(cosineWeight >= 0) || !(pooledMseWeight >= 0) || !(hiddenWeight >= 0) || !(attentionWeight >= 0)
+                || !(cosineWeight >= 0) || !(pooledMseWeight >= 0) || !(hiddenWeight >= 0) || !(attentionWeight >= 0) || !(similarityWeight >= 0)
                 || threads < 1 || checkpointEvery < 1) {
             throw new IllegalArgumentException("invalid distillation settings: " + describe(layers, epochs, maxSteps,
                     batchSize, maxLength, lr, warmupFraction, weightDecay, clipNorm, dropout, threads));
         }
-        if (cosineWeight + pooledMseWeight + hiddenWeight + attentionWeight == 0) {
+        if (cosineWeight + pooledMseWeight + hiddenWeight + attentionWeight + similarityWeight == 0) {
             throw new IllegalArgumentException("every loss weight is 0: nothing to train");
         }
     }
@@ -54,7 +57,7 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
 
     /** The default recipe for a 3-layer student of a 6-layer embedding model. */
     public static DistillOptions defaults() {
-        return new DistillOptions(new int[] {0, 2, 4}, 1, 0, 32, 128, 3e-4f, 0.05f, false, 0.01f, 1.0f, 0f, 1f, 0f, 1f, 0f,
+        return new DistillOptions(new int[] {0, 2, 4}, 1, 0, 32, 128, 3e-4f, 0.05f, false, 0.01f, 1.0f, 0f, 1f, 0f, 1f, 0f, 0f,
                 42, dev.compresso.engine.kernel.KernelPool.cores(), null, 200, null);
     }
 
@@ -66,32 +69,38 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
     /** A copy with other fields; {@code with} helpers keep call sites short. */
     public DistillOptions withLayers(int[] l) {
         return new DistillOptions(l, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay, weightDecay,
-                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, seed, threads, checkpoint,
+                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withSteps(int ep, long steps) {
         return new DistillOptions(layers, ep, steps, batchSize, maxLength, lr, warmupFraction, cosineDecay, weightDecay,
-                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, seed, threads, checkpoint,
+                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withBatch(int batch, int maxLen) {
         return new DistillOptions(layers, epochs, maxSteps, batch, maxLen, lr, warmupFraction, cosineDecay, weightDecay,
-                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, seed, threads, checkpoint,
+                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withOptimizer(float rate, float warm, boolean cosine, float decay, float clip) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, rate, warm, cosine, decay, clip, dropout,
-                cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, seed, threads, checkpoint, checkpointEvery,
+                cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads, checkpoint, checkpointEvery,
                 resume);
     }
 
     public DistillOptions withLosses(float cos, float pooledMse, float hidden, float attention) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, dropout, cos, pooledMse, hidden, attention, seed, threads, checkpoint, checkpointEvery,
+                weightDecay, clipNorm, dropout, cos, pooledMse, hidden, attention, similarityWeight, seed, threads, checkpoint, checkpointEvery,
                 resume);
+    }
+
+    public DistillOptions withSimilarity(float weight) {
+        return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
+                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, weight, seed,
+                threads, checkpoint, checkpointEvery, resume);
     }
 
     public DistillOptions withRun(long s, int t, float drop) {
@@ -102,7 +111,7 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
 
     public DistillOptions withCheckpoint(Path file, int every, Path resumeFrom) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, seed, threads,
+                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads,
                 file, every, resumeFrom);
     }
 
@@ -114,7 +123,8 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
         return "layers=" + java.util.Arrays.toString(layers) + " epochs=" + epochs + " maxSteps=" + maxSteps + " batch="
                 + batchSize + " maxLength=" + maxLength + " lr=" + lr + " warmup=" + warmupFraction + " cosine="
                 + cosineDecay + " decay=" + weightDecay + " clip=" + clipNorm + " dropout=" + dropout + " losses="
-                + cosineWeight + "/" + pooledMseWeight + "/" + hiddenWeight + "/" + attentionWeight + " seed=" + seed
+                + cosineWeight + "/" + pooledMseWeight + "/" + hiddenWeight + "/" + attentionWeight
+                + (similarityWeight == 0 ? "" : "/similarity " + similarityWeight) + " seed=" + seed
                 + " threads=" + threads + " corpus=" + corpusSize + ":" + Long.toHexString(corpusHash);
     }
 }

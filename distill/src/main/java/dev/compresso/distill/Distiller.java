@@ -255,6 +255,9 @@ public final class Distiller {
                 if (o.pooledMseWeight() > 0) {
                     cos += Losses.mse(ps, pt, b * h, dps, o.pooledMseWeight());
                 }
+                if (o.similarityWeight() > 0) {
+                    cos += Losses.similarity(ps, pt, b, h, dps, o.similarityWeight());
+                }
                 Losses.meanPoolBackward(dps, batch.packing(), h, dTop);
                 if (o.hiddenWeight() > 0) {
                     for (int j = 0; j < ks; j++) {

@@ -71,6 +71,86 @@ public final class Losses {
         return weight * total / n;
     }
 
+    /**
+     * Relational (similarity-preserving) distillation over a batch of {@code n} pooled embeddings of width
+     * {@code h}: {@code weight · mean over pairs i ≠ j of (ŝ_i·ŝ_j − t̂_i·t̂_j)²}, the hats being unit vectors.
+     * It matches the batch's cosine-similarity matrix, the geometry nearest-neighbour search sees, rather than each
+     * embedding alone. Gradient with respect to {@code s} into {@code ds}; a zero row (no direction) takes part as
+     * the zero vector and gets no gradient. Fewer than two rows: loss 0.
+     */
+    public static double similarity(float[] s, float[] t, int n, int h, float[] ds, float weight) {
+        if (n < 2) {
+            return 0;
+        }
+        double[] su = unit(s, n, h), tu = unit(t, n, h);
+        double[] norms = new double[n];
+        for (int b = 0; b < n; b++) {
+            double ss = 0;
+            for (int j = 0; j < h; j++) {
+                ss += (double) s[b * h + j] * s[b * h + j];
+            }
+            norms[b] = Math.sqrt(ss);
+        }
+        double pairs = (double) n * (n - 1), total = 0;
+        double[] diff = new double[n * n];
+        for (int a = 0; a < n; a++) {
+            for (int b = a + 1; b < n; b++) {
+                double ds1 = 0, dt = 0;
+                for (int j = 0; j < h; j++) {
+                    ds1 += su[a * h + j] * su[b * h + j];
+                    dt += tu[a * h + j] * tu[b * h + j];
+                }
+                double d = ds1 - dt;
+                diff[a * n + b] = d;
+                diff[b * n + a] = d;
+                total += 2 * d * d;
+            }
+        }
+        if (ds != null) {
+            double[] g = new double[h];
+            for (int a = 0; a < n; a++) {
+                if (norms[a] == 0) {
+                    continue;
+                }
+                // dL/dŝ_a = weight · (4 / pairs) · Σ_b d_ab ŝ_b; then through the normalisation.
+                java.util.Arrays.fill(g, 0);
+                for (int b = 0; b < n; b++) {
+                    double d = diff[a * n + b];
+                    if (b == a || d == 0) {
+                        continue;
+                    }
+                    for (int j = 0; j < h; j++) {
+                        g[j] += d * su[b * h + j];
+                    }
+                }
+                double f = weight * 4 / pairs, dot = 0;
+                for (int j = 0; j < h; j++) {
+                    g[j] *= f;
+                    dot += g[j] * su[a * h + j];
+                }
+                for (int j = 0; j < h; j++) {
+                    ds[a * h + j] += (float) ((g[j] - dot * su[a * h + j]) / norms[a]);
+                }
+            }
+        }
+        return weight * total / pairs;
+    }
+
+    private static double[] unit(float[] x, int n, int h) {
+        double[] u = new double[n * h];
+        for (int b = 0; b < n; b++) {
+            double ss = 0;
+            for (int j = 0; j < h; j++) {
+                ss += (double) x[b * h + j] * x[b * h + j];
+            }
+            double inv = ss == 0 ? 0 : 1 / Math.sqrt(ss);
+            for (int j = 0; j < h; j++) {
+                u[b * h + j] = x[b * h + j] * inv;
+            }
+        }
+        return u;
+    }
+
     /** {@code weight · mean((s − t)²)} over {@code n} values; gradient into {@code ds}. */
     public static double mse(float[] s, float[] t, int n, float[] ds, float weight) {
         double total = 0;

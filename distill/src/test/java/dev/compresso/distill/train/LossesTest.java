@@ -55,6 +55,45 @@ class LossesTest {
     }
 
     @Test
+    void similarityLossGradientAndValues() {
+        Random r = new Random(5);
+        int n = 4, h = 6;
+        float[] s = rand(r, n * h), t = rand(r, n * h);
+        float[] g = new float[n * h];
+        double v = Losses.similarity(s, t, n, h, g, 1.7f);
+        checkGradient(s, g, x -> Losses.similarity(x, t, n, h, null, 1.7f), "similarity");
+        // By hand: mean over the 12 ordered pairs of the squared difference of cosines.
+        double expect = 0;
+        for (int a = 0; a < n; a++) {
+            for (int b = 0; b < n; b++) {
+                if (a != b) {
+                    double d = cos(s, a, b, h) - cos(t, a, b, h);
+                    expect += d * d;
+                }
+            }
+        }
+        assertEquals(1.7 * expect / (n * (n - 1)), v, 1e-9);
+        // Scaling a student row does not change the loss (only directions matter), and equal geometry costs 0.
+        float[] s2 = s.clone();
+        for (int j = 0; j < h; j++) {
+            s2[h + j] *= 3f;
+        }
+        assertEquals(v, Losses.similarity(s2, t, n, h, null, 1.7f), 1e-6);
+        assertEquals(0, Losses.similarity(t, t, n, h, null, 1f), 1e-12);
+        assertEquals(0, Losses.similarity(s, t, 1, h, new float[h], 1f));
+    }
+
+    private static double cos(float[] x, int a, int b, int h) {
+        double d = 0, na = 0, nb = 0;
+        for (int j = 0; j < h; j++) {
+            d += (double) x[a * h + j] * x[b * h + j];
+            na += (double) x[a * h + j] * x[a * h + j];
+            nb += (double) x[b * h + j] * x[b * h + j];
+        }
+        return d / Math.sqrt(na * nb);
+    }
+
+    @Test
     void softTargetsAreScaledByTSquared() {
         // Hinton et al.: at high temperature the gradient of KL/T² ... times T² tends to (z_s − z_t) / (C·n) for
         // zero-mean logits, independent of T. Without the T² factor it would shrink as 1/T².

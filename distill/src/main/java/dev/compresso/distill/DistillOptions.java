@@ -105,7 +105,7 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
 
     public DistillOptions withRun(long s, int t, float drop) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, drop, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, s, t, checkpoint,
+                weightDecay, clipNorm, drop, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, s, t, checkpoint,
                 checkpointEvery, resume);
     }
 

@@ -72,7 +72,7 @@ class LossesTest {
                 }
             }
         }
-        assertEquals(1.7 * expect / (n * (n - 1)), v, 1e-9);
+        assertEquals(1.7f * expect / (n * (n - 1)), v, 1e-9);
         // Scaling a student row does not change the loss (only directions matter), and equal geometry costs 0.
         float[] s2 = s.clone();
         for (int j = 0; j < h; j++) {

@@ -110,36 +110,6 @@ final class GraphEdits {
         g.pruneConstants();
     }
 
-    /**
-     * Makes {@code linears} (all reading {@code input}) read {@code input · diag(1/s)} through an explicit
-     * {@code Mul} by a constant, inserted just before the first of them. Used for SmoothQuant when the
-     * producer of {@code input} cannot absorb the factors (BERT's LayerNorm output also feeds the residual).
-     */
-    static void insertSmoothing(Graph g, String input, float[] invS, List<Linear> scaledLinears) {
-        String sname = input + "/smooth";
-        g.putConstant(sname + "/factors", Tensor.ofFloats(new long[] {invS.length}, invS));
-        Map<String, Linear> byName = new java.util.HashMap<>();
-        for (Linear l : scaledLinears) {
-            byName.put(l.name(), l);
-        }
-        List<Node> nodes = new ArrayList<>();
-        boolean inserted = false;
-        for (Node n : g.nodes()) {
-            Linear repl = byName.get(n.name());
-            if (repl != null) {
-                if (!inserted) {
-                    nodes.add(new Node("Mul", "", sname, List.of(input, sname + "/factors"), List.of(sname), Map.of()));
-                    inserted = true;
-                }
-                nodes.add(new Linear(repl.name(), sname, repl.outputs().get(0), repl.weights(), repl.bias(),
-                        repl.activation(), repl.int8Mode(), repl.staticActivationScale()));
-            } else {
-                nodes.add(n);
-            }
-        }
-        g.setNodes(nodes);
-    }
-
     static float maxErr(float[] a, float[] b) {
         float m = 0;
         for (int i = 0; i < a.length; i++) {

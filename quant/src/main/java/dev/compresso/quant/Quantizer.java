@@ -281,7 +281,10 @@ public final class Quantizer {
                     g.replace(g.node(l.name()), l);
                 }
             } else {
-                GraphEdits.insertSmoothing(g, e.getKey(), inv, scaled);
+                // The layers divide their input by the factors themselves (inside the int8 kernel when static).
+                for (Linear l : scaled) {
+                    g.replace(g.node(l.name()), l.withChannelFactors(l.weights(), s));
+                }
             }
             float sMin = Float.MAX_VALUE, sMax = 0;
             for (float f : s) {
@@ -289,7 +292,7 @@ public final class Quantizer {
                 sMax = Math.max(sMax, f);
             }
             log(String.format(Locale.ROOT, "smoothquant alpha %.2f on %-34s (%d layer(s)) factors [%.3g, %.3g] %s", options.smoothAlpha(),
-                    e.getKey(), group.size(), sMin, sMax, foldable ? "folded into " + producer.name() : "as an explicit Mul"));
+                    e.getKey(), group.size(), sMin, sMax, foldable ? "folded into " + producer.name() : "as channel factors of the layers"));
         }
         return g;
     }

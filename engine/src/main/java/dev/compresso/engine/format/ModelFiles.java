@@ -106,6 +106,11 @@ public final class ModelFiles {
                     if (l.isStatic()) {
                         j.put("static_activation_scale", l.staticActivationScale());
                     }
+                    float[] factors = l.channelFactors();
+                    if (factors != null) {
+                        j.put("channel_factors", base + "/channel_factors");
+                        tensors.add(floats(base + "/channel_factors", factors));
+                    }
                 }
                 case LayerNorm ln -> {
                     j.put("epsilon", ln.epsilon());
@@ -263,8 +268,10 @@ public final class ModelFiles {
                     float[] bias = j.get("bias") == null ? null : floatArray(f, str(p, j, "bias"));
                     Object s = j.get("static_activation_scale");
                     float scale = s == null ? Float.NaN : ((Number) s).floatValue();
+                    float[] factors = j.get("channel_factors") == null ? null
+                            : floatArray(f, str(p, j, "channel_factors"));
                     return new Linear(name, ins.get(0), outs.get(0), w, bias, Activation.valueOf(str(p, j, "activation")),
-                            Int8Mode.valueOf(str(p, j, "int8_mode")), scale);
+                            Int8Mode.valueOf(str(p, j, "int8_mode")), scale, factors);
                 }
                 case LayerNorm.OP -> {
                     return new LayerNorm(name, ins, outs.get(0), floatArray(f, str(p, j, "gamma")),

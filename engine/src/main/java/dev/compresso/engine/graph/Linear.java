@@ -25,6 +25,8 @@ public final class Linear extends Node {
     private final Activation activation;
     private final Int8Mode int8Mode;
     private final float staticScale;
+    private final float[] channelFactors;
+    private final float[] channelInverse;
     private final MemorySegment biasSegment;
 
     /**
@@ -41,7 +43,34 @@ public final class Linear extends Node {
      */
     public Linear(String name, String input, String output, PackedWeights weights, float[] bias,
             Activation activation, Int8Mode int8Mode, float staticScale) {
+        this(name, input, output, weights, bias, activation, int8Mode, staticScale, null);
+    }
+
+    /**
+     * The general form, with per-input-channel factors {@code f} (SmoothQuant's migration folded into the layer):
+     * the layer computes {@code y = act((x ⊘ f) · Wᵀ + bias)}, {@code weights} holding the migrated
+     * {@code W·diag(f)}. With a static scale {@code s}, channel {@code j} is quantized with scale {@code s·f_j}
+     * inside the int8 kernel (no extra pass); otherwise the runtime divides the input by {@code f} first.
+     *
+     * @param channelFactors {@code K} positive finite factors, or {@code null} for none
+     * @throws IllegalArgumentException as the other constructor, or when a factor is not positive and finite or
+     *                                  their number is not {@code K}
+     */
+    public Linear(String name, String input, String output, PackedWeights weights, float[] bias,
+            Activation activation, Int8Mode int8Mode, float staticScale, float[] channelFactors) {
         super(OP, "", name, List.of(input), List.of(output), Map.of());
+        if (channelFactors != null) {
+            if (channelFactors.length != weights.inFeatures()) {
+                throw new IllegalArgumentException("linear " + name + ": " + channelFactors.length
+                        + " channel factors for " + weights.inFeatures() + " inputs");
+            }
+            for (int j = 0; j < channelFactors.length; j++) {
+                if (!(channelFactors[j] > 0 && Float.isFinite(channelFactors[j]))) {
+                    throw new IllegalArgumentException("linear " + name + ": channel factor " + j + " is "
+                            + channelFactors[j]);
+                }
+            }
+        }
         if (bias != null && bias.length != weights.outFeatures()) {
             throw new IllegalArgumentException("linear " + name + ": bias has " + bias.length
                     + " values, weights have " + weights.outFeatures() + " outputs");
@@ -54,6 +83,20 @@ public final class Linear extends Node {
         this.activation = activation;
         this.int8Mode = int8Mode;
         this.staticScale = staticScale;
+        this.channelFactors = channelFactors == null ? null : channelFactors.clone();
+        if (channelFactors == null) {
+            this.channelInverse = null;
+        } else if (Float.isNaN(staticScale)) {
+            this.channelInverse = dev.compresso.engine.kernel.Kernels.channelInverse(1f, channelFactors);
+        } else {
+            this.channelInverse = dev.compresso.engine.kernel.Kernels.channelInverse(staticScale, channelFactors);
+            for (float v : channelInverse) {
+                if (!(v > 0) || Float.isInfinite(v)) {
+                    throw new IllegalArgumentException("linear " + name + ": static scale " + staticScale
+                            + " with its channel factors gives an inverse scale of " + v);
+                }
+            }
+        }
         if (bias == null) {
             this.biasSegment = null;
         } else {
@@ -112,6 +155,20 @@ public final class Linear extends Node {
         return !Float.isNaN(staticScale);
     }
 
+    /** @return a copy of the per-input-channel factors, or {@code null} when the layer has none */
+    public float[] channelFactors() {
+        return channelFactors == null ? null : channelFactors.clone();
+    }
+
+    /**
+     * The inverse scales the kernels multiply the input by (shared, do not modify): with a static scale
+     * {@code 1 / (s·f_j)} ({@link dev.compresso.engine.kernel.Kernels#channelInverse}), otherwise {@code 1 / f_j};
+     * {@code null} without channel factors.
+     */
+    public float[] channelInverse() {
+        return channelInverse;
+    }
+
     /** @return {@code N} */
     public int outFeatures() {
         return weights.outFeatures();
@@ -132,7 +189,8 @@ public final class Linear extends Node {
             throw new IllegalArgumentException("linear " + name() + ": weights [" + w.outFeatures() + ", "
                     + w.inFeatures() + "] replace [" + weights.outFeatures() + ", " + weights.inFeatures() + "]");
         }
-        return new Linear(name(), inputs().get(0), outputs().get(0), w, bias, activation, int8Mode, staticScale);
+        return new Linear(name(), inputs().get(0), outputs().get(0), w, bias, activation, int8Mode, staticScale,
+                channelFactors);
     }
 
     /**
@@ -141,7 +199,8 @@ public final class Linear extends Node {
      * @throws IllegalArgumentException on a wrong length
      */
     public Linear withBias(float[] b) {
-        return new Linear(name(), inputs().get(0), outputs().get(0), weights, b, activation, int8Mode, staticScale);
+        return new Linear(name(), inputs().get(0), outputs().get(0), weights, b, activation, int8Mode, staticScale,
+                channelFactors);
     }
 
     /**
@@ -149,7 +208,8 @@ public final class Linear extends Node {
      * @return a copy with that mode and a dynamic activation scale
      */
     public Linear withInt8Mode(Int8Mode mode) {
-        return new Linear(name(), inputs().get(0), outputs().get(0), weights, bias, activation, mode, Float.NaN);
+        return new Linear(name(), inputs().get(0), outputs().get(0), weights, bias, activation, mode, Float.NaN,
+                channelFactors);
     }
 
     /**
@@ -161,13 +221,30 @@ public final class Linear extends Node {
         if (!(scale > 0 && Float.isFinite(scale))) {
             throw new IllegalArgumentException("linear " + name() + ": static activation scale " + scale);
         }
-        return new Linear(name(), inputs().get(0), outputs().get(0), weights, bias, activation, Int8Mode.W8A8, scale);
+        return new Linear(name(), inputs().get(0), outputs().get(0), weights, bias, activation, Int8Mode.W8A8, scale,
+                channelFactors);
+    }
+
+    /**
+     * @param w       weights with column {@code j} already multiplied by {@code factors[j]}
+     * @param factors per-input-channel factors ({@code K} positive finite values), or {@code null} to remove them
+     * @return a copy computing {@code act((x ⊘ factors) · wᵀ + bias)}
+     * @throws IllegalArgumentException on a wrong shape or factor
+     */
+    public Linear withChannelFactors(PackedWeights w, float[] factors) {
+        if (w.outFeatures() != weights.outFeatures() || w.inFeatures() != weights.inFeatures()) {
+            throw new IllegalArgumentException("linear " + name() + ": weights [" + w.outFeatures() + ", "
+                    + w.inFeatures() + "] replace [" + weights.outFeatures() + ", " + weights.inFeatures() + "]");
+        }
+        return new Linear(name(), inputs().get(0), outputs().get(0), w, bias, activation, int8Mode, staticScale,
+                factors);
     }
 
     @Override
     public String toString() {
         return "Linear(" + name() + ": " + inputs() + " -> " + outputs() + ", " + weights.format() + " ["
                 + weights.outFeatures() + ", " + weights.inFeatures() + "]" + (bias != null ? " +bias" : "")
-                + (activation != Activation.NONE ? " " + activation : "") + ")";
+                + (activation != Activation.NONE ? " " + activation : "") + (channelFactors != null ? " channel factors" : "")
+                + ")";
     }
 }

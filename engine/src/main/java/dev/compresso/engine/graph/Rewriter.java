@@ -40,6 +40,8 @@ public final class Rewriter {
     private final Map<String, Tensor> constants;
     private List<ValueInfo> outputs;
     private UnaryOperator<String> rename;
+    /** Constants renamed by {@link #renameConstant}: old name to new. */
+    private final Map<String, String> constantNames = new HashMap<>();
     private boolean dropDeadNodes;
     private boolean dropUnusedConstants;
 
@@ -171,6 +173,28 @@ public final class Rewriter {
     }
 
     /**
+     * Renames a constant; the nodes of the built graph that read it read the new name.
+     *
+     * @param from the constant's name
+     * @param to   its new name (not a name in use)
+     * @return this
+     * @throws IllegalArgumentException when there is no constant {@code from}, or {@code to} is taken
+     */
+    public Rewriter renameConstant(String from, String to) {
+        if (!constants.containsKey(from) || constants.containsKey(to)) {
+            throw new IllegalArgumentException("cannot rename constant " + from + " to " + to + " in graph " + base.name());
+        }
+        Map<String, Tensor> renamed = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : constants.entrySet()) {
+            renamed.put(e.getKey().equals(from) ? to : e.getKey(), e.getValue());
+        }
+        constants.clear();
+        constants.putAll(renamed);
+        constantNames.put(from, to);
+        return this;
+    }
+
+    /**
      * @param name a constant name
      * @return the constant as edited so far, or {@code null}
      */
@@ -239,6 +263,15 @@ public final class Rewriter {
         out.addAll(appended);
         if (rename != null) {
             out.replaceAll(n -> rewired(n, rename));
+        }
+        if (!constantNames.isEmpty()) {
+            out.replaceAll(n -> rewired(n, v -> {
+                String r = v;
+                for (int i = 0; i <= constantNames.size() && constantNames.containsKey(r); i++) {
+                    r = constantNames.get(r);
+                }
+                return r;
+            }));
         }
         if (dropDeadNodes) {
             Set<String> live = new HashSet<>();

@@ -21,7 +21,9 @@ import java.util.Map;
 
 /**
  * Reads and writes Compresso model files: a {@link Graph} (with its packed weights), an optional tokenizer and
- * free-form notes, in the {@link TensorFile} container. See {@code docs/model-file.md}.
+ * free-form notes, in the {@link TensorFile} container. See {@code docs/model-file.md}. What each node type
+ * stores (its keys and tensors) is its entry in {@link NodeCodecs}; this class walks the graph and the
+ * container.
  */
 public final class ModelFiles {
     private ModelFiles() {}

@@ -5,16 +5,9 @@ import dev.compresso.engine.Tensor;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.Node;
 import dev.compresso.engine.graph.Rewriter;
-import dev.compresso.engine.graph.ValueInfo;
 import dev.compresso.engine.runtime.Plan;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * Imports an ONNX file into the engine's graph IR: reads it, rejects unsupported operators, folds constant

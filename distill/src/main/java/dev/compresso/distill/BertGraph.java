@@ -7,16 +7,17 @@ import dev.compresso.engine.ModelException;
 import dev.compresso.engine.Tensor;
 import dev.compresso.engine.graph.Attention;
 import dev.compresso.engine.graph.Graph;
+import dev.compresso.engine.graph.GraphIndex;
 import dev.compresso.engine.graph.LayerNorm;
 import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
+import dev.compresso.engine.graph.Rewriter;
 import dev.compresso.engine.graph.ValueInfo;
 import dev.compresso.engine.kernel.Activation;
 import dev.compresso.engine.weights.Fp32Panels;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -66,32 +67,23 @@ public final class BertGraph {
      * @throws ModelException naming the node where the graph departs from a BERT-family encoder
      */
     public static BertGraph of(Graph g) throws ModelException {
-        Map<String, Node> producer = new HashMap<>();
-        Map<String, List<Node>> consumers = new HashMap<>();
-        for (Node n : g.nodes()) {
-            for (String o : n.outputs()) {
-                producer.put(o, n);
-            }
-            for (String i : n.inputs()) {
-                consumers.computeIfAbsent(i, x -> new ArrayList<>()).add(n);
-            }
-        }
+        GraphIndex index = GraphIndex.of(g);
         List<LayerNodes> layers = new ArrayList<>();
         for (Node n : g.nodes()) {
             if (!(n instanceof Attention att)) {
                 continue;
             }
-            Linear q = linear(producer.get(att.inputs().get(0)), att, "query");
-            Linear k = linear(producer.get(att.inputs().get(1)), att, "key");
-            Linear v = linear(producer.get(att.inputs().get(2)), att, "value");
+            Linear q = linear(index.producer(att.inputs().get(0)), att, "query");
+            Linear k = linear(index.producer(att.inputs().get(1)), att, "key");
+            Linear v = linear(index.producer(att.inputs().get(2)), att, "value");
             String in = q.inputs().get(0);
             if (!k.inputs().get(0).equals(in) || !v.inputs().get(0).equals(in)) {
                 throw new ModelException("attention " + att.name() + ": query, key and value read different inputs");
             }
-            Linear out = linear(single(consumers, att.outputs().get(0), att), att, "output projection");
-            LayerNorm n1 = norm(single(consumers, out.outputs().get(0), out), in, out);
+            Linear out = linear(single(index, att.outputs().get(0), att), att, "output projection");
+            LayerNorm n1 = norm(single(index, out.outputs().get(0), out), in, out);
             Linear ffnIn = null;
-            for (Node c : consumers.getOrDefault(n1.outputs().get(0), List.of())) {
+            for (Node c : index.consumers(n1.outputs().get(0))) {
                 if (c instanceof Linear l) {
                     ffnIn = l;
                 }
@@ -99,8 +91,8 @@ public final class BertGraph {
             if (ffnIn == null || ffnIn.activation() != Activation.GELU) {
                 throw new ModelException("layer norm " + n1.name() + ": no GELU feed-forward layer reads it");
             }
-            Linear ffnOut = linear(single(consumers, ffnIn.outputs().get(0), ffnIn), ffnIn, "feed-forward output");
-            LayerNorm n2 = norm(single(consumers, ffnOut.outputs().get(0), ffnOut), n1.outputs().get(0), ffnOut);
+            Linear ffnOut = linear(single(index, ffnIn.outputs().get(0), ffnIn), ffnIn, "feed-forward output");
+            LayerNorm n2 = norm(single(index, ffnOut.outputs().get(0), ffnOut), n1.outputs().get(0), ffnOut);
             int h = q.inFeatures();
             if (q.outFeatures() != h || k.outFeatures() != h || v.outFeatures() != h || out.outFeatures() != h
                     || out.inFeatures() != h || ffnIn.inFeatures() != h || ffnOut.outFeatures() != h
@@ -120,7 +112,7 @@ public final class BertGraph {
         if (layers.isEmpty()) {
             throw new ModelException("graph " + g.name() + ": no attention layer, not a BERT-family encoder");
         }
-        if (!(producer.get(layers.get(0).input()) instanceof LayerNorm embNorm)) {
+        if (!(index.producer(layers.get(0).input()) instanceof LayerNorm embNorm)) {
             throw new ModelException("graph " + g.name() + ": the first layer's input is not an embedding layer norm");
         }
         // Embedding tables: Gathers of float constants reached from the embedding norm through Adds.
@@ -132,7 +124,7 @@ public final class BertGraph {
             if (!seen.add(t)) {
                 continue;
             }
-            Node p = producer.get(t);
+            Node p = index.producer(t);
             if (p == null) {
                 throw new ModelException("embedding norm " + embNorm.name() + ": input " + t + " is not computed in the graph");
             }
@@ -143,10 +135,6 @@ public final class BertGraph {
                         + p.name() + " in the embedding sum");
             }
         }
-        Set<String> inputs = new HashSet<>();
-        for (ValueInfo vi : g.inputs()) {
-            inputs.add(vi.name());
-        }
         String word = null, position = null, type = null;
         for (Node gather : gathers) {
             String table = gather.inputs().get(0), idx = gather.inputs().get(1);
@@ -154,9 +142,9 @@ public final class BertGraph {
             if (t == null || t.dtype() != DType.FLOAT || t.rank() != 2) {
                 throw new ModelException("gather " + gather.name() + ": table " + table + " is not a 2-D float constant");
             }
-            if (inputs.contains(idx) && idx.contains("type")) {
+            if (index.isInput(idx) && idx.contains("type")) {
                 type = table;
-            } else if (inputs.contains(idx)) {
+            } else if (index.isInput(idx)) {
                 word = table;
             } else {
                 position = table;
@@ -199,8 +187,8 @@ public final class BertGraph {
         return l;
     }
 
-    private static Node single(Map<String, List<Node>> consumers, String t, Node from) throws ModelException {
-        List<Node> cs = consumers.getOrDefault(t, List.of());
+    private static Node single(GraphIndex index, String t, Node from) throws ModelException {
+        List<Node> cs = index.consumers(t);
         if (cs.size() != 1) {
             throw new ModelException("node " + from.name() + ": output " + t + " has " + cs.size()
                     + " readers, expected one");
@@ -281,14 +269,14 @@ public final class BertGraph {
         for (int k : keep) {
             kept.add(k);
         }
+        Rewriter edits = graph.rewrite();
         Map<String, String> rename = new HashMap<>();
-        Set<String> dropped = new HashSet<>();
         for (int l = 0; l < layers.size(); l++) {
             if (!kept.contains(l)) {
                 LayerNodes ln = layers.get(l);
                 rename.put(ln.output(), resolve(rename, ln.input()));
                 for (Node n : ln.nodes()) {
-                    dropped.add(n.name());
+                    edits.remove(n);
                 }
             }
         }
@@ -304,7 +292,6 @@ public final class BertGraph {
             String r = resolve(rename, t);
             return outputName.getOrDefault(r, r);
         };
-        Map<String, Node> replaced = new HashMap<>();
         int h = config.hidden();
         for (int j = 0; j < keep.length; j++) {
             LayerNodes l = layers.get(keep[j]);
@@ -313,31 +300,21 @@ public final class BertGraph {
                 Linear p = List.of(l.q, l.k, l.v).get(i);
                 float[] wq = java.util.Arrays.copyOfRange(lw.qkvW(), i * h * h, (i + 1) * h * h);
                 float[] bq = java.util.Arrays.copyOfRange(lw.qkvB(), i * h, (i + 1) * h);
-                replaced.put(p.name(), linear(p, wq, bq));
+                edits.replace(p, linear(p, wq, bq));
             }
-            replaced.put(l.out.name(), linear(l.out, lw.outW(), lw.outB()));
-            replaced.put(l.ffnIn.name(), linear(l.ffnIn, lw.ffnInW(), lw.ffnInB()));
-            replaced.put(l.ffnOut.name(), linear(l.ffnOut, lw.ffnOutW(), lw.ffnOutB()));
-            replaced.put(l.norm1.name(), l.norm1.withGammaBeta(lw.norm1Gamma(), lw.norm1Beta()));
-            replaced.put(l.norm2.name(), l.norm2.withGammaBeta(lw.norm2Gamma(), lw.norm2Beta()));
+            edits.replace(l.out, linear(l.out, lw.outW(), lw.outB()));
+            edits.replace(l.ffnIn, linear(l.ffnIn, lw.ffnInW(), lw.ffnInB()));
+            edits.replace(l.ffnOut, linear(l.ffnOut, lw.ffnOutW(), lw.ffnOutB()));
+            edits.replace(l.norm1, l.norm1.withGammaBeta(lw.norm1Gamma(), lw.norm1Beta()));
+            edits.replace(l.norm2, l.norm2.withGammaBeta(lw.norm2Gamma(), lw.norm2Beta()));
         }
-        replaced.put(embNorm.name(), embNorm.withGammaBeta(w.embGamma(), w.embBeta()));
-        List<Node> nodes = new ArrayList<>();
-        for (Node n : graph.nodes()) {
-            if (dropped.contains(n.name())) {
-                continue;
-            }
-            nodes.add(rewire(replaced.getOrDefault(n.name(), n), map));
-        }
-        Map<String, Tensor> constants = new LinkedHashMap<>(graph.constants());
-        put(constants, wordTable, w.word());
-        put(constants, positionTable, w.position());
+        edits.replace(embNorm, embNorm.withGammaBeta(w.embGamma(), w.embBeta()));
+        put(edits, wordTable, w.word());
+        put(edits, positionTable, w.position());
         if (typeTable != null) {
-            put(constants, typeTable, w.type());
+            put(edits, typeTable, w.type());
         }
-        Graph g = new Graph(graph.name(), graph.inputs(), graph.outputs(), nodes, constants, graph.opset());
-        g.pruneConstants();
-        return g;
+        return edits.renameValues(map).removeUnusedConstants().build();
     }
 
     static void checkKeep(int[] keep, int layers) {
@@ -352,9 +329,9 @@ public final class BertGraph {
         }
     }
 
-    private void put(Map<String, Tensor> constants, String name, float[] v) {
+    private void put(Rewriter edits, String name, float[] v) {
         Tensor old = graph.constants().get(name);
-        constants.put(name, Tensor.ofFloats(old.shape(), v.clone()));
+        edits.putConstant(name, Tensor.ofFloats(old.shape(), v.clone()));
     }
 
     private static Linear linear(Linear l, float[] w, float[] b) {
@@ -368,20 +345,5 @@ public final class BertGraph {
             r = rename.get(r);
         }
         return r;
-    }
-
-    private static Node rewire(Node n, java.util.function.UnaryOperator<String> map) {
-        List<String> in = n.inputs().stream().map(map).toList();
-        List<String> out = n.outputs().stream().map(map).toList();
-        if (in.equals(n.inputs()) && out.equals(n.outputs())) {
-            return n;
-        }
-        return switch (n) {
-            case Linear l -> new Linear(l.name(), in.get(0), out.get(0), l.weights(), l.bias(), l.activation(),
-                    l.int8Mode(), l.staticActivationScale());
-            case LayerNorm l -> new LayerNorm(l.name(), in, out.get(0), l.gamma(), l.beta(), l.epsilon());
-            case Attention a -> new Attention(a.name(), in, out.get(0), a.heads(), a.scale());
-            default -> new Node(n.op(), n.domain(), n.name(), in, out, n.attributes());
-        };
     }
 }

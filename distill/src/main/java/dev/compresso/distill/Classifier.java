@@ -11,6 +11,7 @@ import dev.compresso.engine.graph.Attribute;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
+import dev.compresso.engine.graph.Rewriter;
 import dev.compresso.engine.graph.ValueInfo;
 import dev.compresso.engine.DType;
 import dev.compresso.engine.kernel.Activation;
@@ -317,27 +318,26 @@ public final class Classifier {
             throw new IllegalArgumentException("graph " + encoderGraph.name() + " has no attention_mask input to pool with");
         }
         boolean axesAsInput = encoderGraph.opset() >= 13;
-        List<Node> nodes = new ArrayList<>(encoderGraph.nodes());
-        Map<String, Tensor> constants = new LinkedHashMap<>(encoderGraph.constants());
+        Rewriter nodes = encoderGraph.rewrite();
         String p = "/classifier/";
-        constants.put(p + "axes_2", Tensor.ofLongs(new long[] {1}, new long[] {2}));
-        constants.put(p + "axes_1", Tensor.ofLongs(new long[] {1}, new long[] {1}));
-        nodes.add(new Node("Cast", "", p + "Cast", List.of(mask), List.of(p + "mask_f"),
+        nodes.putConstant(p + "axes_2", Tensor.ofLongs(new long[] {1}, new long[] {2}));
+        nodes.putConstant(p + "axes_1", Tensor.ofLongs(new long[] {1}, new long[] {1}));
+        nodes.append(new Node("Cast", "", p + "Cast", List.of(mask), List.of(p + "mask_f"),
                 Map.of("to", Attribute.of("to", (long) DType.FLOAT.onnxCode()))));
-        nodes.add(axesNode("Unsqueeze", p + "Unsqueeze", p + "mask_f", p + "axes_2", new long[] {2}, p + "mask3", -1,
+        nodes.append(axesNode("Unsqueeze", p + "Unsqueeze", p + "mask_f", p + "axes_2", new long[] {2}, p + "mask3", -1,
                 axesAsInput));
-        nodes.add(new Node("Mul", "", p + "Mul", List.of(hidden, p + "mask3"), List.of(p + "masked"), Map.of()));
-        nodes.add(axesNode("ReduceSum", p + "SumHidden", p + "masked", p + "axes_1", new long[] {1}, p + "sum", 0,
+        nodes.append(new Node("Mul", "", p + "Mul", List.of(hidden, p + "mask3"), List.of(p + "masked"), Map.of()));
+        nodes.append(axesNode("ReduceSum", p + "SumHidden", p + "masked", p + "axes_1", new long[] {1}, p + "sum", 0,
                 axesAsInput));
-        nodes.add(axesNode("ReduceSum", p + "SumMask", p + "mask3", p + "axes_1", new long[] {1}, p + "count", 0,
+        nodes.append(axesNode("ReduceSum", p + "SumMask", p + "mask3", p + "axes_1", new long[] {1}, p + "count", 0,
                 axesAsInput));
-        nodes.add(new Node("Div", "", p + "Div", List.of(p + "sum", p + "count"), List.of(p + "pooled"), Map.of()));
+        nodes.append(new Node("Div", "", p + "Div", List.of(p + "sum", p + "count"), List.of(p + "pooled"), Map.of()));
         int h = encoder.config().hidden();
-        nodes.add(new Linear(p + "head", p + "pooled", "logits", Fp32Panels.pack(headW.values().clone(), classes, h),
+        nodes.append(new Linear(p + "head", p + "pooled", "logits", Fp32Panels.pack(headW.values().clone(), classes, h),
                 headB.values().clone(), Activation.NONE));
         List<ValueInfo> outs = new ArrayList<>(encoderGraph.outputs());
         outs.add(new ValueInfo("logits", DType.FLOAT, List.of(new ValueInfo.Dim(-1, "batch"), new ValueInfo.Dim(classes, null))));
-        return new Graph(encoderGraph.name(), encoderGraph.inputs(), outs, nodes, constants, encoderGraph.opset());
+        return nodes.outputs(outs).build();
     }
 
     private static Node axesNode(String op, String name, String in, String axesConst, long[] axes, String out,

@@ -7,7 +7,12 @@ import java.util.Arrays;
 
 /**
  * A dense, row-major, off-heap tensor: an element type, a shape and a little-endian {@link MemorySegment}.
- * Tensors made by the factories own GC-managed memory; {@link #close()} marks them unusable.
+ * Tensors made by the factories own GC-managed memory; {@link #close()} marks them unusable. A tensor that
+ * views a model's memory (a constant of its graph) is unusable once that model is closed: {@link #data()} and
+ * the array accessors throw {@link IllegalStateException} then.
+ *
+ * <p>Threads: a tensor may be read from several threads at once; writing its data while others read it is
+ * the caller's business. The outputs of {@link Session#run} are the caller's own, independent of the session.
  */
 public final class Tensor implements AutoCloseable {
     private final DType dtype;
@@ -248,6 +253,10 @@ public final class Tensor implements AutoCloseable {
     private void check() {
         if (closed) {
             throw new IllegalStateException("tensor is closed");
+        }
+        if (!data.scope().isAlive()) {
+            throw new IllegalStateException("the memory of this " + this + " was released: the model or session it"
+                    + " belongs to is closed");
         }
     }
 

@@ -184,6 +184,7 @@ class MiniLmOrtTest {
                 ref = s.run(in).get("output_0").toFloatArray();
             }
             var g = m.graph();
+            var edits = g.rewrite();
             for (Linear l : g.linears()) {
                 float[] w = l.weights().toDense();
                 int n = l.outFeatures(), k = l.inFeatures();
@@ -199,10 +200,10 @@ class MiniLmOrtTest {
                         q[r * k + c] = (byte) Math.round(w[r * k + c] / sc[r]);
                     }
                 }
-                g.replace(l, l.withWeights(dev.compresso.engine.weights.Int8Panels.pack(q, sc, n, k))
+                edits.replace(l, l.withWeights(dev.compresso.engine.weights.Int8Panels.pack(q, sc, n, k))
                         .withStaticActivationScale(0.05f));
             }
-            try (Session s = m.newSession()) {
+            try (Session s = Model.of(edits.build()).newSession()) {
                 float[] got = s.run(in).get("output_0").toFloatArray();
                 double cos = minPooledCosine(ref, got, in.get("attention_mask").toLongArray(), 3);
                 System.out.println("static int8 (scale 0.05 everywhere) vs fp32: min pooled cosine " + cos);

@@ -3,6 +3,7 @@ package dev.compresso.prune;
 import dev.compresso.engine.graph.Attention;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.Linear;
+import dev.compresso.engine.graph.Rewriter;
 import dev.compresso.engine.kernel.KernelPool;
 import dev.compresso.engine.weights.PackedWeights;
 import java.util.ArrayList;
@@ -184,7 +185,7 @@ public final class Pruner {
     }
 
     private Result run() {
-        Graph g = new Graph(source.name(), source.inputs(), source.outputs(), source.nodes(), source.constants(), source.opset());
+        Rewriter g = source.rewrite();
         List<LayerReport> layers = switch (o.method()) {
             case GLOBAL, MAGNITUDE, BLOCK, BLOCK_GLOBAL, NM_2_4 -> masked(g);
             case FFN -> ffn(g);
@@ -210,15 +211,15 @@ public final class Pruner {
         report.add(String.format(Locale.ROOT, "%s: %d layers changed, %.2f%% of all linear weights pruned, %d -> %d weight bytes (%.3fx)",
                 o.method().cliName(), layers.size(), total == 0 ? 0 : 100 * removed / total, before, after,
                 before == 0 ? 1.0 : (double) after / before));
-        return new Result(g, List.copyOf(layers), List.copyOf(report));
+        return new Result(g.build(), List.copyOf(layers), List.copyOf(report));
     }
 
     // ------------------------------------------------------------------ masks (unstructured, block, 2:4)
 
-    private List<LayerReport> masked(Graph g) {
-        List<Linear> ls = g.linears();
+    private List<LayerReport> masked(Rewriter g) {
+        List<Linear> ls = source.linears();
         if (ls.isEmpty()) {
-            throw new IllegalArgumentException("graph " + g.name() + " has no linear layer to prune");
+            throw new IllegalArgumentException("graph " + source.name() + " has no linear layer to prune");
         }
         List<float[]> dense = new ArrayList<>();
         for (Linear l : ls) {
@@ -270,10 +271,10 @@ public final class Pruner {
 
     // ------------------------------------------------------------------ structured: FFN neurons
 
-    private List<LayerReport> ffn(Graph g) {
-        List<Structured.Ffn> pairs = Structured.ffns(g);
+    private List<LayerReport> ffn(Rewriter g) {
+        List<Structured.Ffn> pairs = Structured.ffns(source);
         if (pairs.isEmpty()) {
-            throw new IllegalArgumentException("graph " + g.name() + " has no feed-forward pair (a linear layer read only by another)");
+            throw new IllegalArgumentException("graph " + source.name() + " has no feed-forward pair (a linear layer read only by another)");
         }
         List<LayerReport> out = new ArrayList<>();
         for (Structured.Ffn p : pairs) {
@@ -317,10 +318,10 @@ public final class Pruner {
 
     // ------------------------------------------------------------------ structured: attention heads
 
-    private List<LayerReport> heads(Graph g) {
-        List<Structured.Heads> blocks = Structured.heads(g);
+    private List<LayerReport> heads(Rewriter g) {
+        List<Structured.Heads> blocks = Structured.heads(source);
         if (blocks.isEmpty()) {
-            throw new IllegalArgumentException("graph " + g.name() + " has no attention block with removable heads");
+            throw new IllegalArgumentException("graph " + source.name() + " has no attention block with removable heads");
         }
         List<LayerReport> out = new ArrayList<>();
         for (Structured.Heads b : blocks) {

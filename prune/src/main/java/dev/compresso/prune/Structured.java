@@ -2,9 +2,9 @@ package dev.compresso.prune;
 
 import dev.compresso.engine.graph.Attention;
 import dev.compresso.engine.graph.Graph;
+import dev.compresso.engine.graph.GraphIndex;
 import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
-import dev.compresso.engine.graph.ValueInfo;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,40 +26,13 @@ final class Structured {
         }
     }
 
-    static List<Node> consumers(Graph g, String tensor) {
-        List<Node> out = new ArrayList<>();
-        for (Node n : g.nodes()) {
-            if (n.inputs().contains(tensor)) {
-                out.add(n);
-            }
-        }
-        return out;
-    }
-
-    static boolean isGraphOutput(Graph g, String tensor) {
-        for (ValueInfo o : g.outputs()) {
-            if (o.name().equals(tensor)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    static Node producer(Graph g, String tensor) {
-        for (Node n : g.nodes()) {
-            if (n.outputs().contains(tensor)) {
-                return n;
-            }
-        }
-        return null;
-    }
-
     static List<Ffn> ffns(Graph g) {
+        GraphIndex index = GraphIndex.of(g);
         List<Ffn> out = new ArrayList<>();
         for (Linear up : g.linears()) {
             String t = up.outputs().get(0);
-            List<Node> cs = consumers(g, t);
-            if (!isGraphOutput(g, t) && cs.size() == 1 && cs.get(0) instanceof Linear down
+            List<Node> cs = index.consumers(t);
+            if (!index.isOutput(t) && cs.size() == 1 && cs.get(0) instanceof Linear down
                     && down.inFeatures() == up.outFeatures() && up.outFeatures() > 1) {
                 out.add(new Ffn(up, down));
             }
@@ -68,6 +41,7 @@ final class Structured {
     }
 
     static List<Heads> heads(Graph g) {
+        GraphIndex index = GraphIndex.of(g);
         List<Heads> out = new ArrayList<>();
         for (Node n : g.nodes()) {
             if (!(n instanceof Attention a) || a.heads() < 2) {
@@ -78,11 +52,11 @@ final class Structured {
             for (int i = 0; i < 3 && ok; i++) {
                 String t = a.inputs().get(i);
                 // Shape nodes may read q for the batch and sequence sizes, which removing heads leaves alone.
-                ok = producer(g, t) instanceof Linear l && !isGraphOutput(g, t)
-                        && consumers(g, t).stream().allMatch(c -> c == a || c.op().equals("Shape"))
+                ok = index.producer(t) instanceof Linear l && !index.isOutput(t)
+                        && index.consumers(t).stream().allMatch(c -> c == a || c.op().equals("Shape"))
                         && l.outFeatures() % a.heads() == 0;
                 if (ok) {
-                    qkv[i] = (Linear) producer(g, t);
+                    qkv[i] = (Linear) index.producer(t);
                 }
             }
             if (!ok || qkv[0] == qkv[1] || qkv[1] == qkv[2] || qkv[0] == qkv[2]
@@ -90,8 +64,8 @@ final class Structured {
                 continue;
             }
             String t = a.outputs().get(0);
-            List<Node> cs = consumers(g, t);
-            if (isGraphOutput(g, t) || cs.size() != 1 || !(cs.get(0) instanceof Linear o)
+            List<Node> cs = index.consumers(t);
+            if (index.isOutput(t) || cs.size() != 1 || !(cs.get(0) instanceof Linear o)
                     || o.inFeatures() != qkv[0].outFeatures()) {
                 continue;
             }

@@ -154,12 +154,13 @@ class PrunerTest {
         float[] want = ENC.run(dense, x, 2, 7);
         for (Layout l : List.of(Layout.CSR, Layout.BSR, Layout.PROBE)) {
             Pruner.Result r = Pruner.run(g, opts(m, 0.7, l), null);
-            Graph densified = new Graph("d", r.graph().inputs(), r.graph().outputs(), r.graph().nodes(), Map.of());
+            var densify = new Graph("d", r.graph().inputs(), r.graph().outputs(), r.graph().nodes(), Map.of()).rewrite();
             for (Linear lin : r.graph().linears()) {
                 float[] d = lin.weights().toDense();
                 assertArrayEquals(((Linear) dense.node(lin.name())).weights().toDense(), d, lin.name() + " " + l);
-                densified.replace(lin, lin.withWeights(Fp32Panels.pack(d, lin.outFeatures(), lin.inFeatures())));
+                densify.replace(lin, lin.withWeights(Fp32Panels.pack(d, lin.outFeatures(), lin.inFeatures())));
             }
+            Graph densified = densify.build();
             // Pruned-then-densified is the masked dense model, bit for bit.
             assertArrayEquals(want, ENC.run(densified, x, 2, 7));
             // The sparse kernels give the same outputs within rounding.

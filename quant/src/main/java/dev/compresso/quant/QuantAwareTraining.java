@@ -9,6 +9,7 @@ import dev.compresso.engine.ModelException;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
+import dev.compresso.engine.graph.Rewriter;
 import dev.compresso.engine.kernel.Int8Mode;
 import dev.compresso.engine.text.SentenceEmbedder;
 import dev.compresso.engine.text.WordPieceTokenizer;
@@ -46,32 +47,42 @@ public final class QuantAwareTraining {
      * @param batchSize sentences per step
      * @param lr        peak learning rate (AdamW, 5% warm-up, linear decay)
      * @param estimator range estimator of the starting scales, or null to take the best on the calibration set
+     * @param smoothAlpha SmoothQuant migration strength of the starting point in [0, 1], or NaN for none; the
+     *                  factors become the layers' input-channel factors and stay fixed while training
      * @param seed      data-order seed
      * @param threads   worker threads
      */
-    public record Options(int steps, int batchSize, float lr, RangeEstimator estimator, long seed, int threads) {
+    public record Options(int steps, int batchSize, float lr, RangeEstimator estimator, double smoothAlpha, long seed,
+            int threads) {
         public Options {
+            if (!Double.isNaN(smoothAlpha) && !(smoothAlpha >= 0 && smoothAlpha <= 1)) {
+                throw new IllegalArgumentException("SmoothQuant alpha must be in [0, 1], got " + smoothAlpha);
+            }
             if (steps < 1 || batchSize < 1 || !(lr > 0) || threads < 1) {
                 throw new IllegalArgumentException("QAT needs steps >= 1, batch >= 1, lr > 0 and threads >= 1; got steps "
                         + steps + ", batch " + batchSize + ", lr " + lr + ", threads " + threads);
             }
         }
 
-        /** 300 steps of 32 sentences at lr 2e-5, best estimator, seed 42, every core. */
+        /** 300 steps of 32 sentences at lr 2e-5, best estimator, SmoothQuant alpha 0.8, seed 42, every core. */
         public static Options defaults() {
-            return new Options(300, 32, 2e-5f, null, 42, dev.compresso.engine.kernel.KernelPool.cores());
+            return new Options(300, 32, 2e-5f, null, 0.8, 42, dev.compresso.engine.kernel.KernelPool.cores());
         }
 
         public Options withSteps(int s, int batch, float rate) {
-            return new Options(s, batch, rate, estimator, seed, threads);
+            return new Options(s, batch, rate, estimator, smoothAlpha, seed, threads);
         }
 
         public Options withEstimator(RangeEstimator e) {
-            return new Options(steps, batchSize, lr, e, seed, threads);
+            return new Options(steps, batchSize, lr, e, smoothAlpha, seed, threads);
+        }
+
+        public Options withSmoothing(double alpha) {
+            return new Options(steps, batchSize, lr, estimator, alpha, seed, threads);
         }
 
         public Options withRun(long s, int t) {
-            return new Options(steps, batchSize, lr, estimator, s, t);
+            return new Options(steps, batchSize, lr, estimator, smoothAlpha, s, t);
         }
     }
 
@@ -116,15 +127,20 @@ public final class QuantAwareTraining {
         };
         BertGraph bg = BertGraph.of(source);
         int layers = bg.config().layers();
-        Quantizer.Options po = Quantizer.Options.of(Quantizer.Mode.INT8_STATIC);
-        po = new Quantizer.Options(po.mode(), po.granularity(), po.smoothAlpha(), options.estimator(), po.targetCosine(),
-                po.budgetMillis(), po.int8Mode());
+        Quantizer.Options po = Quantizer.Options.of(Quantizer.Mode.INT8_STATIC).withEstimator(options.estimator())
+                .withSmoothing(options.smoothAlpha());
         Quantizer.Result ptq = Quantizer.run(source, po, tokenizer, calibration, out);
         float[][] start = new float[layers][];
+        float[][][] factors = new float[layers][4][];
+        int[] slotOf = {0, 3, 4, 5}; // q (k and v share its input), attention output, FFN input, FFN output
         for (int l = 0; l < layers; l++) {
             List<String> names = bg.linearNames(l);
-            start[l] = new float[] {scaleOf(ptq.graph(), names.get(0)), scaleOf(ptq.graph(), names.get(3)),
-                    scaleOf(ptq.graph(), names.get(4)), scaleOf(ptq.graph(), names.get(5))};
+            start[l] = new float[4];
+            for (int i = 0; i < 4; i++) {
+                Linear ql = staticLinear(ptq.graph(), names.get(slotOf[i]));
+                start[l][i] = ql.staticActivationScale();
+                factors[l][i] = ql.channelFactors();
+            }
         }
         int[] keep = new int[layers];
         for (int l = 0; l < layers; l++) {
@@ -145,16 +161,20 @@ public final class QuantAwareTraining {
         Distiller.Result trained = Distiller.distill(source, null, corpus, d, log, (step, loss) -> {},
                 (step, total, s) -> {
                     if (step == 0) {
-                        s.quantize(start, true);
+                        s.quantize(start, factors, true);
                         student[0] = s;
                     }
                 });
         float[][] learned = student[0].activationScales();
-        // Linears outside the encoder layers (a pooler, a head) keep their post-training scales.
+        // Linears outside the encoder layers (a pooler, a head) keep their post-training scales and factors.
         Map<String, Float> scales = new LinkedHashMap<>();
+        Map<String, float[]> channelFactors = new HashMap<>();
         for (Linear l : ptq.graph().linears()) {
             if (l.isStatic()) {
                 scales.put(l.name(), l.staticActivationScale());
+            }
+            if (l.channelFactors() != null) {
+                channelFactors.put(l.name(), l.channelFactors());
             }
         }
         for (int l = 0; l < layers; l++) {
@@ -166,7 +186,7 @@ public final class QuantAwareTraining {
             out.accept(String.format(Locale.ROOT, "qat layer %d activation scales %s -> %s", l, fmt(start[l]),
                     fmt(learned[l])));
         }
-        Graph qat = staticInt8(trained.student(), scales);
+        Graph qat = staticInt8(trained.student(), scales, channelFactors);
         float[][] reference = embed(source, tokenizer, calibration);
         double ptqCos = EmbeddingAgreement.of(reference, embed(ptq.graph(), tokenizer, calibration)).cosineMean();
         double qatCos = EmbeddingAgreement.of(reference, embed(qat, tokenizer, calibration)).cosineMean();
@@ -184,33 +204,38 @@ public final class QuantAwareTraining {
         return b.append(']').toString();
     }
 
-    private static float scaleOf(Graph g, String linear) throws ModelException {
+    private static Linear staticLinear(Graph g, String linear) throws ModelException {
         Node n = g.node(linear);
         if (!(n instanceof Linear l) || !l.isStatic()) {
             throw new ModelException("linear " + linear + ": no static activation scale after calibration (its input "
                     + "was all zero on the calibration set); quantization-aware training needs one per layer");
         }
-        return l.staticActivationScale();
+        return l;
     }
 
     /**
-     * Static int8: every linear's weights per channel, its activation scale from {@code scales} (a linear without
-     * one stays dynamic), embedding tables int8 per row, as {@link Quantizer}'s {@code int8-static} does.
+     * Static int8: every linear's weights per channel (with its input-channel factors from {@code factors}
+     * migrated into the weights first, {@code W·diag(f)}), its activation scale from {@code scales} (a linear
+     * without one stays dynamic), embedding tables int8 per row, as {@link Quantizer}'s {@code int8-static} does.
      */
-    static Graph staticInt8(Graph source, Map<String, Float> scales) {
-        Graph g = GraphEdits.copy(source);
-        for (Linear l : g.linears()) {
-            Int8Weights q = Int8Weights.quantize(l.name(), l.weights().toDense(), l.outFeatures(), l.inFeatures(),
-                    Granularity.PER_CHANNEL);
-            Linear ql = l.withWeights(q.pack());
+    static Graph staticInt8(Graph source, Map<String, Float> scales, Map<String, float[]> factors) {
+        Rewriter g = source.rewrite();
+        for (Linear l : source.linears()) {
+            float[] w = l.weights().toDense();
+            float[] f = factors.get(l.name());
+            if (f != null) {
+                SmoothQuant.scaleWeightColumns(w, l.outFeatures(), l.inFeatures(), f);
+            }
+            Int8Weights q = Int8Weights.quantize(l.name(), w, l.outFeatures(), l.inFeatures(), Granularity.PER_CHANNEL);
+            Linear ql = f != null ? l.withChannelFactors(q.pack(), f) : l.withWeights(q.pack());
             Float s = scales.get(l.name());
             g.replace(l, s != null ? ql.withStaticActivationScale(s) : ql.withInt8Mode(Int8Mode.AUTO));
         }
         Map<String, Object[]> cache = new HashMap<>();
-        for (Node n : GraphEdits.embeddingGathers(g)) {
-            GraphEdits.quantizeEmbeddingInt8(g, n, cache);
+        for (Node n : Embeddings.gathers(source)) {
+            Embeddings.int8(g, n, cache);
         }
-        return g;
+        return g.build();
     }
 
     private static float[][] embed(Graph g, WordPieceTokenizer tok, List<String> sentences) throws ModelException {

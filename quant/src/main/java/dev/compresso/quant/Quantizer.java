@@ -3,10 +3,13 @@ package dev.compresso.quant;
 import dev.compresso.engine.Model;
 import dev.compresso.engine.ModelException;
 import dev.compresso.engine.SessionOptions;
+import dev.compresso.engine.Tensor;
 import dev.compresso.engine.graph.Graph;
+import dev.compresso.engine.graph.GraphIndex;
 import dev.compresso.engine.graph.LayerNorm;
 import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
+import dev.compresso.engine.graph.Rewriter;
 import dev.compresso.engine.kernel.Int8Mode;
 import dev.compresso.engine.text.SentenceEmbedder;
 import dev.compresso.engine.text.WordPieceTokenizer;
@@ -72,6 +75,31 @@ public final class Quantizer {
         public static Options of(Mode mode) {
             return new Options(mode, Granularity.PER_CHANNEL, Double.NaN, null, 0.995, 120_000, Int8Mode.AUTO);
         }
+
+        /** @return a copy with other int8 weight scales */
+        public Options withGranularity(Granularity g) {
+            return new Options(mode, g, smoothAlpha, estimator, targetCosine, budgetMillis, int8Mode);
+        }
+
+        /** @return a copy with SmoothQuant at migration strength {@code alpha} (NaN: none) */
+        public Options withSmoothing(double alpha) {
+            return new Options(mode, granularity, alpha, estimator, targetCosine, budgetMillis, int8Mode);
+        }
+
+        /** @return a copy with one range estimator for {@code int8-static} */
+        public Options withEstimator(RangeEstimator e) {
+            return new Options(mode, granularity, smoothAlpha, e, targetCosine, budgetMillis, int8Mode);
+        }
+
+        /** @return a copy with another mean-cosine target and time budget for {@code auto} */
+        public Options withTarget(double cosine, long millis) {
+            return new Options(mode, granularity, smoothAlpha, estimator, cosine, millis, int8Mode);
+        }
+
+        /** @return a copy with another activation mode for dynamic int8 layers */
+        public Options withInt8Mode(Int8Mode m) {
+            return new Options(mode, granularity, smoothAlpha, estimator, targetCosine, budgetMillis, m);
+        }
     }
 
     /**
@@ -114,7 +142,38 @@ public final class Quantizer {
      */
     public static Result run(Graph source, Options options, WordPieceTokenizer tokenizer, List<String> calibration,
             Consumer<String> out) throws ModelException {
-        return new Quantizer(source, options, tokenizer, calibration, out).run();
+        return new Quantizer(source, options, tokenizer, calibration, out == null ? s -> {} : out).run();
+    }
+
+    /**
+     * Runs a pass that needs no calibration ({@code fp16}, or {@code int8} without SmoothQuant).
+     *
+     * @param source  the fp32 graph (not modified)
+     * @param options what to do
+     * @return the quantized graph and the report
+     * @throws ModelException           never for these modes in practice (no model is run)
+     * @throws QuantizationException    on non-finite weights (naming the tensor or layer)
+     * @throws IllegalArgumentException if the mode needs calibration sentences
+     */
+    public static Result run(Graph source, Options options) throws ModelException {
+        return run(source, options, null, List.of(), null);
+    }
+
+    /**
+     * Runs a pass with calibration sentences, the report going only into the result.
+     *
+     * @param source      the fp32 graph (not modified)
+     * @param options     what to do
+     * @param tokenizer   the model's tokenizer
+     * @param calibration calibration sentences
+     * @return the quantized graph and the report
+     * @throws ModelException           if running the model on the calibration set fails
+     * @throws QuantizationException    on non-finite weights or activations
+     * @throws IllegalArgumentException if a mode needs calibration sentences and none were given
+     */
+    public static Result run(Graph source, Options options, WordPieceTokenizer tokenizer, List<String> calibration)
+            throws ModelException {
+        return run(source, options, tokenizer, calibration, null);
     }
 
     private void log(String s) {
@@ -151,25 +210,25 @@ public final class Quantizer {
     // ------------------------------------------------------------------ fp16
 
     private Graph fp16() {
-        Graph g = GraphEdits.copy(source);
-        for (Linear l : g.linears()) {
+        Rewriter g = source.rewrite();
+        for (Linear l : source.linears()) {
             float[] w = l.weights().toDense();
             g.replace(l, l.withWeights(Fp16Weights.pack(l.name(), w, l.outFeatures(), l.inFeatures())));
             log(String.format(Locale.ROOT, "%-48s linear %5d x %-5d %s -> fp16", l.name(), l.outFeatures(), l.inFeatures(),
                     l.weights().format()));
         }
-        for (Node n : GraphEdits.embeddingGathers(g)) {
-            log(GraphEdits.quantizeEmbeddingFp16(g, n));
+        for (Node n : Embeddings.gathers(source)) {
+            log(Embeddings.fp16(g, n));
         }
-        return g;
+        return g.build();
     }
 
     // ------------------------------------------------------------------ int8 (dynamic)
 
     /** int8 weights for every linear except {@code keep}; embeddings int8 when {@code embeddings}. */
     private Graph int8Dynamic(Graph base, Set<String> keep, boolean verbose) {
-        Graph g = GraphEdits.copy(base);
-        for (Linear l : g.linears()) {
+        Rewriter g = base.rewrite();
+        for (Linear l : base.linears()) {
             if (keep.contains(l.name())) {
                 if (verbose) {
                     log(String.format(Locale.ROOT, "%-48s linear %5d x %-5d kept %s", l.name(), l.outFeatures(), l.inFeatures(),
@@ -183,19 +242,19 @@ public final class Quantizer {
                 log(describe(l, q));
             }
         }
-        for (Node n : GraphEdits.embeddingGathers(g)) {
+        for (Node n : Embeddings.gathers(base)) {
             if (keep.contains(n.name())) {
                 if (verbose) {
                     log(String.format(Locale.ROOT, "%-48s embedding kept fp32", n.name()));
                 }
                 continue;
             }
-            String line = GraphEdits.quantizeEmbeddingInt8(g, n, embeddingCache);
+            String line = Embeddings.int8(g, n, embeddingCache);
             if (verbose) {
                 log(line);
             }
         }
-        return g;
+        return g.build();
     }
 
     private final Map<String, Linear> int8Cache = new LinkedHashMap<>();
@@ -224,7 +283,7 @@ public final class Quantizer {
         return String.format(Locale.ROOT, "%-48s linear %5d x %-5d %s -> int8 %s  max|err|/max|w| %.4f  %s", before.name(),
                 before.outFeatures(), before.inFeatures(), before.weights().format(),
                 options.granularity() == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor",
-                GraphEdits.maxErr(w, back) / Math.max(1e-30f, max), mode);
+                Embeddings.maxErr(w, back) / Math.max(1e-30f, max), mode);
     }
 
     // ------------------------------------------------------------------ SmoothQuant
@@ -235,10 +294,11 @@ public final class Quantizer {
             return source;
         }
         Map<String, ActivationStats> stats = calibrate(source);
-        Graph g = GraphEdits.copy(source);
+        Rewriter g = source.rewrite();
+        GraphIndex index = GraphIndex.of(source);
         // Group the linears by the tensor they read: q, k, v share one input and must share the factors.
         Map<String, List<Linear>> byInput = new LinkedHashMap<>();
-        for (Linear l : g.linears()) {
+        for (Linear l : source.linears()) {
             byInput.computeIfAbsent(l.inputs().get(0), k -> new ArrayList<>()).add(l);
         }
         for (Map.Entry<String, List<Linear>> e : byInput.entrySet()) {
@@ -266,24 +326,20 @@ public final class Quantizer {
                 SmoothQuant.scaleWeightColumns(w, l.outFeatures(), k, s);
                 scaled.add(l.withWeights(dev.compresso.engine.weights.Fp32Panels.pack(w, l.outFeatures(), k)));
             }
-            Node producer = producerOf(g, e.getKey());
-            boolean foldable = producer instanceof LayerNorm && consumers(g, e.getKey()) == group.size();
-            float[] inv = new float[k];
-            for (int j = 0; j < k; j++) {
-                inv[j] = 1f / s[j];
-            }
+            Node producer = index.producer(e.getKey());
+            boolean foldable = producer instanceof LayerNorm && index.reads(e.getKey()) == group.size();
             if (foldable) {
                 LayerNorm ln = (LayerNorm) producer;
                 float[] gamma = ln.gamma(), beta = ln.beta();
                 SmoothQuant.foldIntoLayerNorm(gamma, beta, s);
                 g.replace(ln, ln.withGammaBeta(gamma, beta));
                 for (Linear l : scaled) {
-                    g.replace(g.node(l.name()), l);
+                    g.replace(l, l); // by name
                 }
             } else {
                 // The layers divide their input by the factors themselves (inside the int8 kernel when static).
                 for (Linear l : scaled) {
-                    g.replace(g.node(l.name()), l.withChannelFactors(l.weights(), s));
+                    g.replace(l, l.withChannelFactors(l.weights(), s));
                 }
             }
             float sMin = Float.MAX_VALUE, sMax = 0;
@@ -294,33 +350,7 @@ public final class Quantizer {
             log(String.format(Locale.ROOT, "smoothquant alpha %.2f on %-34s (%d layer(s)) factors [%.3g, %.3g] %s", options.smoothAlpha(),
                     e.getKey(), group.size(), sMin, sMax, foldable ? "folded into " + producer.name() : "as channel factors of the layers"));
         }
-        return g;
-    }
-
-    private static Node producerOf(Graph g, String tensor) {
-        for (Node n : g.nodes()) {
-            if (n.outputs().contains(tensor)) {
-                return n;
-            }
-        }
-        return null;
-    }
-
-    private static int consumers(Graph g, String tensor) {
-        int c = 0;
-        for (Node n : g.nodes()) {
-            for (String in : n.inputs()) {
-                if (in.equals(tensor)) {
-                    c++;
-                }
-            }
-        }
-        for (var o : g.outputs()) {
-            if (o.name().equals(tensor)) {
-                c++;
-            }
-        }
-        return c;
+        return g.build();
     }
 
     // ------------------------------------------------------------------ int8 static
@@ -350,8 +380,8 @@ public final class Quantizer {
     }
 
     private Graph staticGraph(Graph base, Map<String, ActivationStats> stats, RangeEstimator e, boolean verbose) {
-        Graph g = GraphEdits.copy(base);
-        for (Linear l : g.linears()) {
+        Rewriter g = base.rewrite();
+        for (Linear l : base.linears()) {
             Linear q = quantizeLinear(l);
             ActivationStats st = stats.get(l.name());
             float scale = st == null || st.rows() == 0 ? 0f : st.scale(e);
@@ -365,13 +395,13 @@ public final class Quantizer {
                 log(describe(l, q) + (st == null ? "" : String.format(Locale.ROOT, "  |x|max %.4g", st.histogram().max())));
             }
         }
-        for (Node n : GraphEdits.embeddingGathers(g)) {
-            String line = GraphEdits.quantizeEmbeddingInt8(g, n, embeddingCache);
+        for (Node n : Embeddings.gathers(base)) {
+            String line = Embeddings.int8(g, n, embeddingCache);
             if (verbose) {
                 log(line);
             }
         }
-        return g;
+        return g.build();
     }
 
     // ------------------------------------------------------------------ auto
@@ -382,7 +412,7 @@ public final class Quantizer {
         for (Linear l : base.linears()) {
             candidates.add(l.name());
         }
-        for (Node n : GraphEdits.embeddingGathers(base)) {
+        for (Node n : Embeddings.gathers(base)) {
             candidates.add(n.name());
         }
         AutoPlanner.Plan plan;

@@ -17,19 +17,25 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Quantization-aware training on the real all-MiniLM-L6-v2. */
 class QuantAwareTrainingTest {
+    static Model model;
     static Graph source;
 
     @BeforeAll
     static void load() throws Exception {
         QuantizerTest.extract();
-        try (Model m = Model.load(QuantizerTest.onnx)) {
-            source = m.graph();
-        }
+        model = Model.load(QuantizerTest.onnx); // its graph's constants live as long as the model is open
+        source = model.graph();
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
     }
 
     private static List<int[]> ids(List<String> text) {
@@ -46,33 +52,41 @@ class QuantAwareTrainingTest {
      */
     @Test
     void fakeQuantizedTrainerMatchesTheEngineStaticInt8() throws Exception {
-        Quantizer.Options po = Quantizer.Options.of(Quantizer.Mode.INT8_STATIC);
-        po = new Quantizer.Options(po.mode(), po.granularity(), po.smoothAlpha(), RangeEstimator.MINMAX,
-                po.targetCosine(), po.budgetMillis(), po.int8Mode());
+        Quantizer.Options po = Quantizer.Options.of(Quantizer.Mode.INT8_STATIC).withEstimator(RangeEstimator.MINMAX)
+                .withSmoothing(0.8);
         Graph ptq = Quantizer.run(source, po, QuantizerTest.tok, QuantizerTest.CALIB, s -> {}).graph();
         BertGraph bg = BertGraph.of(source);
         int layers = bg.config().layers(), h = bg.config().hidden();
         float[][] scales = new float[layers][];
+        float[][][] factors = new float[layers][][];
         Map<String, Float> byName = new HashMap<>();
+        Map<String, float[]> factorsByName = new HashMap<>();
         for (int l = 0; l < layers; l++) {
             List<String> names = bg.linearNames(l);
             float[] s = new float[6];
+            float[][] f = new float[6][];
             for (int i = 0; i < 6; i++) {
-                s[i] = ((Linear) ptq.node(names.get(i))).staticActivationScale();
+                Linear pl = (Linear) ptq.node(names.get(i));
+                s[i] = pl.staticActivationScale();
+                f[i] = pl.channelFactors();
                 byName.put(names.get(i), s[i]);
+                factorsByName.put(names.get(i), f[i]);
+                assertTrue(f[i] != null, "SmoothQuant gives every layer input-channel factors");
             }
             assertEquals(s[0], s[1]);
             assertEquals(s[0], s[2], "q, k and v read one input, so they share one scale");
+            assertTrue(java.util.Arrays.equals(f[0], f[2]), "and one set of factors");
             scales[l] = new float[] {s[0], s[3], s[4], s[5]};
+            factors[l] = new float[][] {f[0], f[3], f[4], f[5]};
         }
-        Graph engineInt8 = QuantAwareTraining.staticInt8(source, byName);
+        Graph engineInt8 = QuantAwareTraining.staticInt8(source, byName, factorsByName);
         for (String name : byName.keySet()) {
             Linear l = (Linear) engineInt8.node(name);
             assertTrue(l.isStatic() && l.weights() instanceof Int8Panels, l.name());
         }
         List<String> text = QuantizerTest.EVAL;
         Encoder fq = Encoder.of(bg.config(), bg.weights());
-        fq.quantize(scales, true);
+        fq.quantize(scales, factors, true);
         Encoder fp = Encoder.of(bg.config(), bg.weights());
         float[] pooledFq = pool(fq, text, h), pooledFp = pool(fp, text, h);
         float[][] engine;

@@ -173,17 +173,17 @@ final class DemoCommand implements Command {
     }
 
     private static Quantizer.Options withInt8Mode(Quantizer.Options o, dev.compresso.engine.kernel.Int8Mode m) {
-        return new Quantizer.Options(o.mode(), o.granularity(), o.smoothAlpha(), o.estimator(), o.targetCosine(), o.budgetMillis(), m);
+        return o.withInt8Mode(m);
     }
 
     private static Quantizer.Options staticOptions(double alpha) {
         // One estimator keeps the demo short; `quantize --mode int8-static` tries all four and reports the winner.
-        return new Quantizer.Options(Quantizer.Mode.INT8_STATIC, dev.compresso.quant.Granularity.PER_CHANNEL, alpha,
-                dev.compresso.quant.RangeEstimator.MSE, 0.995, 120_000, dev.compresso.engine.kernel.Int8Mode.AUTO);
+        return Quantizer.Options.of(Quantizer.Mode.INT8_STATIC).withSmoothing(alpha)
+                .withEstimator(dev.compresso.quant.RangeEstimator.MSE);
     }
 
     private static Quantizer.Options withTarget(Quantizer.Options o, double t) {
-        return new Quantizer.Options(o.mode(), o.granularity(), o.smoothAlpha(), o.estimator(), t, o.budgetMillis(), o.int8Mode());
+        return o.withTarget(t, o.budgetMillis());
     }
 
     private static Row measure(String name, Path p, WordPieceTokenizer tok, List<String> eval, float[][] ref,

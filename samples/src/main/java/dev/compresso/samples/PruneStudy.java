@@ -57,7 +57,7 @@ public final class PruneStudy {
             long onnx = Files.size(fp32Path);
             if (baselines) {
                 row("dense fp32", "0%", fp32, fp32, tok, eval, ref, onnx, onnx, b1, b32, runs);
-                Quantizer.Result q = Quantizer.run(fp32.graph(), Quantizer.Options.of(Quantizer.Mode.INT8), tok, List.of(), s -> {});
+                Quantizer.Result q = Quantizer.run(fp32.graph(), Quantizer.Options.of(Quantizer.Mode.INT8));
                 Path qp = dir.resolve("int8.cmpr");
                 ModelFiles.write(q.graph(), tok.toJson(), Map.of(), qp);
                 try (Model m = Model.load(qp)) {

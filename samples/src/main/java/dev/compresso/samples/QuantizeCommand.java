@@ -91,7 +91,8 @@ final class QuantizeCommand implements Command {
             if (qat != null) {
                 List<int[]> ids = Corpus.tokenize(Path.of(qat), tok, 128, false);
                 QuantAwareTraining.Result r = QuantAwareTraining.run(model.graph(), tok, sentences, ids,
-                        qo.withSteps(qatSteps, qatBatch, (float) qatLr).withEstimator(estimator).withRun(seed, threads),
+                        qo.withSteps(qatSteps, qatBatch, (float) qatLr).withEstimator(estimator)
+                                .withSmoothing(Double.isNaN(alpha) ? qo.smoothAlpha() : alpha).withRun(seed, threads),
                         line -> (line.startsWith("step ") ? System.err : out).println(line));
                 graph = r.graph();
                 report = r.report();

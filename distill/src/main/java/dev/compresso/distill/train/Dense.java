@@ -20,6 +20,10 @@ public final class Dense {
     private float[] wq = new float[0];
     private int wqVersion = -1;
     private float[] xq = new float[0];
+    /** Input-channel factors under QAT (SmoothQuant's migration), or null. */
+    private float[] factors;
+    private float[] inverse;
+    private float inverseFor = Float.NaN;
 
     Dense(String name, int out, int in, float[] weights, float[] bias, boolean trainable) {
         this.out = out;
@@ -48,6 +52,28 @@ public final class Dense {
      * @throws IllegalArgumentException if the scale is not positive and finite
      */
     Param quantize(float initialScale) {
+        return quantize(initialScale, null);
+    }
+
+    /**
+     * As {@link #quantize(float)}, with input-channel factors {@code f} (fixed): the layer is exported as
+     * {@code W·diag(f)} reading {@code x ⊘ f}, channel {@code j} quantized with scale {@code s·f_j}.
+     *
+     * @param factors {@code in} positive finite factors, or null
+     */
+    Param quantize(float initialScale, float[] factors) {
+        if (factors != null) {
+            if (factors.length != in) {
+                throw new IllegalArgumentException("layer " + name() + ": " + factors.length + " channel factors for "
+                        + in + " inputs");
+            }
+            for (float v : factors) {
+                if (!(v > 0) || Float.isInfinite(v)) {
+                    throw new IllegalArgumentException("layer " + name() + ": channel factor " + v);
+                }
+            }
+            this.factors = factors.clone();
+        }
         if (actScale != null || w.grad == null) {
             throw new IllegalStateException("layer " + name() + ": " + (actScale != null ? "already quantized" : "frozen"));
         }
@@ -71,6 +97,21 @@ public final class Dense {
         return actScale == null ? Float.NaN : scale();
     }
 
+    /** The input-channel factors under QAT, or null. */
+    public float[] channelFactors() {
+        return factors == null ? null : factors.clone();
+    }
+
+    /** {@code 1 / (s·f_j)} for the current scale, as the engine computes it. */
+    private float[] inverse() {
+        float s = scale();
+        if (inverseFor != s) {
+            inverse = dev.compresso.engine.kernel.Kernels.channelInverse(s, factors);
+            inverseFor = s;
+        }
+        return inverse;
+    }
+
     private float scale() {
         return Math.max(FakeQuant.MIN_SCALE, actScale.value[0]);
     }
@@ -84,7 +125,7 @@ public final class Dense {
             if (wq.length != w.value.length) {
                 wq = new float[w.value.length];
             }
-            FakeQuant.weights(w.value, out, in, wq, threads);
+            FakeQuant.weights(w.value, out, in, factors, wq, threads);
             wqVersion = w.version();
         }
         return wq;
@@ -103,7 +144,11 @@ public final class Dense {
             if (xq.length < n) {
                 xq = new float[n];
             }
-            FakeQuant.activations(x, n, scale(), xq);
+            if (factors == null) {
+                FakeQuant.activations(x, n, scale(), xq);
+            } else {
+                FakeQuant.activations(x, n, in, scale(), factors, inverse(), xq);
+            }
             x = xq;
         }
         Backward.linearForward(x, rows, panels, b.value, out, in, y, scratch, threads);
@@ -135,6 +180,7 @@ public final class Dense {
             packedVersionT = w.version();
         }
         Backward.linearBackward(xq, dy, rows, out, in, panelsT, d, w.grad, b.grad, scratch, threads);
-        actScale.grad[0] += (float) FakeQuant.activationsBackward(x, rows * in, scale(), d);
+        actScale.grad[0] += (float) (factors == null ? FakeQuant.activationsBackward(x, rows * in, scale(), d)
+                : FakeQuant.activationsBackward(x, rows * in, in, factors, inverse(), d));
     }
 }

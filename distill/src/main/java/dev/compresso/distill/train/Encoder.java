@@ -147,6 +147,14 @@ public final class Encoder {
      * straight through to the fp32 rows.
      */
     public void quantize(float[][] scales, boolean tables) {
+        quantize(scales, null, tables);
+    }
+
+    /**
+     * As {@link #quantize(float[][], boolean)}, with input-channel factors per layer input ({@code [layer][0..3]}
+     * as the scales, each {@code null} or one factor per input channel): SmoothQuant's migration, kept fixed.
+     */
+    public void quantize(float[][] scales, float[][][] factors, boolean tables) {
         if (!trainable) {
             throw new IllegalStateException("a frozen encoder cannot be trained quantization-aware");
         }
@@ -163,7 +171,7 @@ public final class Encoder {
             Layer L = layers[l];
             Dense[] ds = {L.qkv, L.out, L.ffnIn, L.ffnOut};
             for (int i = 0; i < 4; i++) {
-                params.add(ds[i].quantize(scales[l][i]));
+                params.add(ds[i].quantize(scales[l][i], factors == null ? null : factors[l][i]));
             }
         }
         if (tables) {

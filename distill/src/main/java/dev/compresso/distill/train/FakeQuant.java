@@ -52,6 +52,70 @@ public final class FakeQuant {
         });
     }
 
+    /**
+     * Weights of a layer with input-channel factors {@code f} (SmoothQuant's migration): the int8 codes are those
+     * of {@code W·diag(f)} per row, as the {@code quant} module packs them, and {@code dst} gets them back in
+     * {@code W}'s units: {@code dst[r][c] = q[r][c] · scale[r] / f[c]}.
+     */
+    public static void weights(float[] w, int rows, int cols, float[] f, float[] dst, int threads) {
+        if (f == null) {
+            weights(w, rows, cols, dst, threads);
+            return;
+        }
+        Backward.run(threads, rows, (r0, r1) -> {
+            float[] v = new float[cols];
+            for (int r = r0; r < r1; r++) {
+                int o = r * cols;
+                for (int c = 0; c < cols; c++) {
+                    v[c] = w[o + c] * f[c];
+                }
+                float s = weightScale(v, 0, cols);
+                if (s == 0f) {
+                    java.util.Arrays.fill(dst, o, o + cols, 0f);
+                    continue;
+                }
+                double inv = 1.0 / s;
+                for (int c = 0; c < cols; c++) {
+                    long q = Math.round(v[c] * inv);
+                    dst[o + c] = Math.max(-QMAX, Math.min(QMAX, q)) * s / f[c];
+                }
+            }
+        });
+    }
+
+    /**
+     * Inputs of a layer with input-channel factors: channel {@code j} (of {@code cols}) is quantized with scale
+     * {@code s·f_j} exactly as the engine does ({@code q = clamp(round(x · inv_j), ±127)} with {@code inv} from
+     * {@code Kernels.channelInverse(s, f)}), {@code dst = q · s · f_j}.
+     */
+    public static void activations(float[] x, int n, int cols, float s, float[] f, float[] inv, float[] dst) {
+        for (int i = 0; i < n; i++) {
+            int j = i % cols;
+            int q = Math.max(-QMAX, Math.min(QMAX, Math.round(x[i] * inv[j])));
+            dst[i] = q * (s * f[j]);
+        }
+    }
+
+    /** Backward of {@link #activations(float[], int, int, float, float[], float[], float[])}, as the per-tensor form. */
+    public static double activationsBackward(float[] x, int n, int cols, float[] f, float[] inv, float[] dx) {
+        double ds = 0;
+        for (int i = 0; i < n; i++) {
+            int j = i % cols;
+            float v = x[i] * inv[j];
+            int q = Math.round(v);
+            if (q > QMAX) {
+                ds += (double) dx[i] * QMAX * f[j];
+                dx[i] = 0f;
+            } else if (q < -QMAX) {
+                ds -= (double) dx[i] * QMAX * f[j];
+                dx[i] = 0f;
+            } else {
+                ds += (double) dx[i] * (q - v) * f[j];
+            }
+        }
+        return ds;
+    }
+
     /** {@code dst = s · clamp(round(x · (1/s)), ±127)} over {@code n} values. */
     public static void activations(float[] x, int n, float s, float[] dst) {
         float inv = 1f / s;

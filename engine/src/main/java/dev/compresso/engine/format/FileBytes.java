@@ -27,8 +27,8 @@ public final class FileBytes {
     }
 
     /**
-     * The bytes of an open file: a read-only mapping, or a copy when {@link #copy()}. Either lives in an
-     * automatic arena: valid while any slice of it is reachable.
+     * The bytes of an open file: a read-only mapping, or a copy when {@link #copy()}, in an automatic arena
+     * (valid while any slice of it is reachable).
      *
      * @param ch   the channel, open for reading
      * @param size bytes to bring in, from offset 0
@@ -37,10 +37,25 @@ public final class FileBytes {
      * @throws IOException when reading fails or the file is shorter than {@code size}
      */
     public static MemorySegment of(FileChannel ch, long size, Path path) throws IOException {
+        return of(ch, size, path, Arena.ofAuto());
+    }
+
+    /**
+     * The bytes of an open file, a read-only mapping or a copy when {@link #copy()}, in {@code arena}: closing
+     * the arena unmaps (or frees) them at once, and any later access throws {@link IllegalStateException}.
+     *
+     * @param ch    the channel, open for reading
+     * @param size  bytes to bring in, from offset 0
+     * @param path  the file, for messages
+     * @param arena the arena that owns the bytes (a model's)
+     * @return the bytes
+     * @throws IOException when reading fails or the file is shorter than {@code size}
+     */
+    public static MemorySegment of(FileChannel ch, long size, Path path, Arena arena) throws IOException {
         if (!copy()) {
-            return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
+            return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
         }
-        MemorySegment seg = Arena.ofAuto().allocate(Math.max(1, size), 64).asSlice(0, size);
+        MemorySegment seg = arena.allocate(Math.max(1, size), 64).asSlice(0, size);
         long pos = 0;
         while (pos < size) {
             ByteBuffer b = seg.asSlice(pos, Math.min(size - pos, 1 << 30)).asByteBuffer();

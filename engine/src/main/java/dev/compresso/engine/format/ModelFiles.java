@@ -3,18 +3,12 @@ package dev.compresso.engine.format;
 import dev.compresso.engine.DType;
 import dev.compresso.engine.ModelException;
 import dev.compresso.engine.Tensor;
-import dev.compresso.engine.graph.Attention;
 import dev.compresso.engine.graph.Attribute;
 import dev.compresso.engine.graph.Graph;
-import dev.compresso.engine.graph.LayerNorm;
-import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
 import dev.compresso.engine.graph.ValueInfo;
 import dev.compresso.engine.json.Json;
 import dev.compresso.engine.json.JsonException;
-import dev.compresso.engine.kernel.Activation;
-import dev.compresso.engine.kernel.Int8Mode;
-import dev.compresso.engine.weights.PackedWeights;
 import dev.compresso.engine.weights.Panels;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -27,7 +21,9 @@ import java.util.Map;
 
 /**
  * Reads and writes Compresso model files: a {@link Graph} (with its packed weights), an optional tokenizer and
- * free-form notes, in the {@link TensorFile} container. See {@code docs/model-file.md}.
+ * free-form notes, in the {@link TensorFile} container. See {@code docs/model-file.md}. What each node type
+ * stores (its keys and tensors) is its entry in {@link NodeCodecs}; this class walks the graph and the
+ * container.
  */
 public final class ModelFiles {
     private ModelFiles() {}
@@ -87,63 +83,7 @@ public final class ModelFiles {
             j.put("name", n.name());
             j.put("inputs", n.inputs());
             j.put("outputs", n.outputs());
-            String base = "node/" + n.name();
-            switch (n) {
-                case Linear l -> {
-                    PackedWeights w = l.weights();
-                    j.put("format", w.format());
-                    j.put("out_features", (long) w.outFeatures());
-                    j.put("in_features", (long) w.inFeatures());
-                    j.put("weights", base + "/weight");
-                    tensors.addAll(PackedCodec.entries(base + "/weight", w));
-                    float[] bias = l.bias();
-                    if (bias != null) {
-                        j.put("bias", base + "/bias");
-                        tensors.add(floats(base + "/bias", bias));
-                    }
-                    j.put("activation", l.activation().name());
-                    j.put("int8_mode", l.int8Mode().name());
-                    if (l.isStatic()) {
-                        j.put("static_activation_scale", l.staticActivationScale());
-                    }
-                    float[] factors = l.channelFactors();
-                    if (factors != null) {
-                        j.put("channel_factors", base + "/channel_factors");
-                        tensors.add(floats(base + "/channel_factors", factors));
-                    }
-                }
-                case LayerNorm ln -> {
-                    j.put("epsilon", ln.epsilon());
-                    j.put("gamma", base + "/gamma");
-                    j.put("beta", base + "/beta");
-                    tensors.add(floats(base + "/gamma", ln.gamma()));
-                    tensors.add(floats(base + "/beta", ln.beta()));
-                }
-                case Attention a -> {
-                    j.put("heads", (long) a.heads());
-                    j.put("scale", a.scale());
-                }
-                default -> {
-                    if (!n.domain().isEmpty()) {
-                        j.put("domain", n.domain());
-                    }
-                    Map<String, Object> attrs = new LinkedHashMap<>();
-                    for (Attribute a : new java.util.TreeMap<>(n.attributes()).values()) {
-                        Map<String, Object> aj = new LinkedHashMap<>();
-                        aj.put("type", a.type().name());
-                        if (a.type() == Attribute.Type.TENSOR) {
-                            String tname = base + "/attr/" + a.name();
-                            tensors.add(tensorEntry(tname, a.t()));
-                            aj.put("tensor", tname);
-                            aj.put("dtype", a.t().dtype().name());
-                        } else {
-                            aj.put("value", a.value());
-                        }
-                        attrs.put(a.name(), aj);
-                    }
-                    j.put("attributes", attrs);
-                }
-            }
+            NodeCodecs.write(n, "node/" + n.name(), j, tensors);
             nodes.add(j);
         }
         g.put("nodes", nodes);
@@ -166,7 +106,21 @@ public final class ModelFiles {
      *                        message names the file and the tensor or node
      */
     public static Contents read(Path path) throws IOException, ModelException {
-        TensorFile f = TensorFile.open(path);
+        return read(path, java.lang.foreign.Arena.ofAuto());
+    }
+
+    /**
+     * Reads a model file mapped into {@code arena} (see {@link #read(Path)}): the graph's weights and constants
+     * are slices of the mapping, valid until the arena is closed.
+     *
+     * @param path  the file
+     * @param arena owns the mapping
+     * @return graph, tokenizer and notes
+     * @throws IOException    if the file cannot be read
+     * @throws ModelException as {@link #read(Path)}
+     */
+    public static Contents read(Path path, java.lang.foreign.Arena arena) throws IOException, ModelException {
+        TensorFile f = TensorFile.open(path, arena);
         String gtext = f.metadata().get("graph");
         if (gtext == null) {
             throw new ModelException(path + ": no graph in the model file metadata");
@@ -243,11 +197,11 @@ public final class ModelFiles {
         };
     }
 
-    private static TensorFile.Entry tensorEntry(String name, Tensor t) {
+    static TensorFile.Entry tensorEntry(String name, Tensor t) {
         return new TensorFile.Entry(name, stDtype(t.dtype()), t.shape(), t.data());
     }
 
-    private static TensorFile.Entry floats(String name, float[] v) {
+    static TensorFile.Entry floats(String name, float[] v) {
         MemorySegment s = Panels.allocate(v.length * 4L);
         MemorySegment.copy(v, 0, s, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v.length);
         return new TensorFile.Entry(name, "F32", new long[] {v.length}, s.asSlice(0, v.length * 4L));
@@ -261,35 +215,7 @@ public final class ModelFiles {
         List<String> ins = strings(p, j, "inputs"), outs = strings(p, j, "outputs");
         String where = p + ": node '" + name + "' (" + op + ")";
         try {
-            switch (op) {
-                case Linear.OP -> {
-                    int n = whole(p, j, "out_features", 1, 1 << 28), k = whole(p, j, "in_features", 1, 1 << 28);
-                    PackedWeights w = PackedCodec.read(f, str(p, j, "weights"), str(p, j, "format"), n, k);
-                    float[] bias = j.get("bias") == null ? null : floatArray(f, str(p, j, "bias"));
-                    Object s = j.get("static_activation_scale");
-                    float scale = s == null ? Float.NaN : ((Number) s).floatValue();
-                    float[] factors = j.get("channel_factors") == null ? null
-                            : floatArray(f, str(p, j, "channel_factors"));
-                    return new Linear(name, ins.get(0), outs.get(0), w, bias, Activation.valueOf(str(p, j, "activation")),
-                            Int8Mode.valueOf(str(p, j, "int8_mode")), scale, factors);
-                }
-                case LayerNorm.OP -> {
-                    return new LayerNorm(name, ins, outs.get(0), floatArray(f, str(p, j, "gamma")),
-                            floatArray(f, str(p, j, "beta")), num(p, j, "epsilon").floatValue());
-                }
-                case Attention.OP -> {
-                    return new Attention(name, ins, outs.get(0), whole(p, j, "heads", 1, 1 << 16), num(p, j, "scale").floatValue());
-                }
-                default -> {
-                    Map<String, Attribute> attrs = new LinkedHashMap<>();
-                    Map<String, Object> aj = asMap(p, "attributes", j.getOrDefault("attributes", Map.of()));
-                    for (Map.Entry<String, Object> e : aj.entrySet()) {
-                        attrs.put(e.getKey(), attribute(f, e.getKey(), asMap(p, "attribute", e.getValue())));
-                    }
-                    String domain = j.get("domain") instanceof String d ? d : "";
-                    return new Node(op, domain, name, ins, outs, attrs);
-                }
-            }
+            return NodeCodecs.read(op, f, j, name, ins, outs);
         } catch (ModelException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -297,7 +223,7 @@ public final class ModelFiles {
         }
     }
 
-    private static Attribute attribute(TensorFile f, String name, Map<String, Object> a) throws ModelException {
+    static Attribute attribute(TensorFile f, String name, Map<String, Object> a) throws ModelException {
         Path p = f.path();
         Attribute.Type type = Attribute.Type.valueOf(str(p, a, "type"));
         Object v = a.get("value");
@@ -341,7 +267,7 @@ public final class ModelFiles {
         return Tensor.of(t, e.shape(), e.data());
     }
 
-    private static float[] floatArray(TensorFile f, String tname) throws ModelException {
+    static float[] floatArray(TensorFile f, String tname) throws ModelException {
         TensorFile.Entry e = f.get(tname);
         if (!e.dtype().equals("F32")) {
             throw new ModelException(f.path() + ": tensor '" + tname + "' has dtype " + e.dtype() + ", expected F32");
@@ -365,7 +291,7 @@ public final class ModelFiles {
     }
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> asMap(Path p, String what, Object o) throws ModelException {
+    static Map<String, Object> asMap(Path p, String what, Object o) throws ModelException {
         if (!(o instanceof Map<?, ?> m)) {
             throw new ModelException(p + ": corrupted graph metadata: " + what + " is not an object");
         }
@@ -391,7 +317,7 @@ public final class ModelFiles {
         return out;
     }
 
-    private static String str(Path p, Map<String, Object> j, String key) throws ModelException {
+    static String str(Path p, Map<String, Object> j, String key) throws ModelException {
         if (!(j.get(key) instanceof String s)) {
             throw new ModelException(p + ": corrupted graph metadata: '" + key + "' missing in " + j.get("name"));
         }
@@ -399,7 +325,7 @@ public final class ModelFiles {
     }
 
     /** A whole number in {@code [min, max]} (a forged {@code 1.5} or {@code -3} names the node and key). */
-    private static int whole(Path p, Map<String, Object> j, String key, int min, int max) throws ModelException {
+    static int whole(Path p, Map<String, Object> j, String key, int min, int max) throws ModelException {
         Number n = num(p, j, key);
         double d = n.doubleValue();
         if (!(n instanceof Long || n instanceof Integer) && d != Math.rint(d) || d < min || d > max) {
@@ -409,7 +335,7 @@ public final class ModelFiles {
         return n.intValue();
     }
 
-    private static Number num(Path p, Map<String, Object> j, String key) throws ModelException {
+    static Number num(Path p, Map<String, Object> j, String key) throws ModelException {
         if (!(j.get(key) instanceof Number n)) {
             throw new ModelException(p + ": corrupted graph metadata: '" + key + "' missing in " + j.get("name"));
         }

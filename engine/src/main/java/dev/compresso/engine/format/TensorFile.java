@@ -324,6 +324,19 @@ public final class TensorFile {
      *                        or has an inconsistent header (the message names the file and the tensor)
      */
     public static TensorFile open(Path path) throws IOException, ModelException {
+        return open(path, java.lang.foreign.Arena.ofAuto());
+    }
+
+    /**
+     * Maps a model file into {@code arena} and validates its header (see {@link #open(Path)}).
+     *
+     * @param path  the file
+     * @param arena owns the mapping: closing it unmaps the file
+     * @return the mapped file
+     * @throws IOException    if the file cannot be read
+     * @throws ModelException as {@link #open(Path)}
+     */
+    public static TensorFile open(Path path, java.lang.foreign.Arena arena) throws IOException, ModelException {
         if (!ByteOrder.nativeOrder().equals(ByteOrder.LITTLE_ENDIAN)) {
             throw new ModelException(path + ": Compresso model files are little-endian; this platform is big-endian");
         }
@@ -332,7 +345,7 @@ public final class TensorFile {
             if (size < 8) {
                 throw new ModelException(path + ": not a Compresso model file (" + size + " bytes, truncated)");
             }
-            MemorySegment file = FileBytes.of(ch, size, path);
+            MemorySegment file = FileBytes.of(ch, size, path, arena);
             long headerLen = file.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLen < 2 || headerLen > MAX_HEADER) {
                 throw new ModelException(path + ": header length " + headerLen + " is not plausible (forged or not a Compresso model file)");

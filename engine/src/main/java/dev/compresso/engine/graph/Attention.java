@@ -47,4 +47,9 @@ public final class Attention extends Node {
     public float scale() {
         return scale;
     }
+
+    @Override
+    public Attention withValues(List<String> newInputs, List<String> newOutputs) {
+        return new Attention(name(), newInputs, newOutputs.get(0), heads(), scale());
+    }
 }

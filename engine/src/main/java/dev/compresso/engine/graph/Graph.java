@@ -9,9 +9,10 @@ import java.util.Map;
 
 /**
  * The engine's graph IR: named inputs and outputs, nodes in topological order, and constant tensors by name
- * (ONNX initializers and folded constants). Compression passes edit it in place: {@link #replace} swaps a node
- * (e.g. a {@link Linear} with other weights), {@link #putConstant} adds or replaces a constant. A graph is not
- * thread-safe; do not edit it while sessions run.
+ * (ONNX initializers and folded constants). A graph is immutable (and so safe to share between threads and
+ * sessions): a pass edits it through a {@link Rewriter} ({@link #rewrite()}), which builds a new graph, and
+ * finds its way with a {@link GraphIndex}. The constants' bytes are not copied: a graph made from a loaded
+ * model's graph shares that model's (mapped) memory.
  */
 public final class Graph {
     private final String name;
@@ -52,8 +53,8 @@ public final class Graph {
         this.name = name;
         this.inputs = List.copyOf(inputs);
         this.outputs = List.copyOf(outputs);
-        this.nodes = new ArrayList<>(nodes);
-        this.constants = new LinkedHashMap<>(constants);
+        this.nodes = List.copyOf(nodes);
+        this.constants = Collections.unmodifiableMap(new LinkedHashMap<>(constants));
     }
 
     /** @return the default-domain ONNX opset version the nodes follow */
@@ -76,14 +77,19 @@ public final class Graph {
         return outputs;
     }
 
-    /** @return nodes in topological order (unmodifiable view) */
+    /** @return nodes in topological order (unmodifiable) */
     public List<Node> nodes() {
-        return Collections.unmodifiableList(nodes);
+        return nodes;
     }
 
-    /** @return constants by name (unmodifiable view) */
+    /** @return constants by name (unmodifiable) */
     public Map<String, Tensor> constants() {
-        return Collections.unmodifiableMap(constants);
+        return constants;
+    }
+
+    /** @return a rewriter whose edits build a new graph from this one */
+    public Rewriter rewrite() {
+        return new Rewriter(this);
     }
 
     /** @return the fused linear nodes, in order */
@@ -108,62 +114,5 @@ public final class Graph {
             }
         }
         return null;
-    }
-
-    /**
-     * Replaces a node in place (same position).
-     *
-     * @param old         a node of this graph (compared by identity or by name)
-     * @param replacement its replacement
-     * @throws IllegalArgumentException when {@code old} is not in the graph
-     */
-    public void replace(Node old, Node replacement) {
-        for (int i = 0; i < nodes.size(); i++) {
-            if (nodes.get(i) == old) {
-                nodes.set(i, replacement);
-                return;
-            }
-        }
-        for (int i = 0; i < nodes.size(); i++) {
-            if (nodes.get(i).name().equals(old.name())) {
-                nodes.set(i, replacement);
-                return;
-            }
-        }
-        throw new IllegalArgumentException("node " + old.name() + " is not in graph " + name);
-    }
-
-    /**
-     * Adds or replaces a constant.
-     *
-     * @param constName tensor name
-     * @param value     its value
-     */
-    public void putConstant(String constName, Tensor value) {
-        constants.put(constName, value);
-    }
-
-    /**
-     * Replaces all nodes (for passes that restructure the graph).
-     *
-     * @param newNodes nodes in topological order
-     */
-    public void setNodes(List<Node> newNodes) {
-        nodes.clear();
-        nodes.addAll(newNodes);
-    }
-
-    /**
-     * Removes constants no node uses (after fusion moved them into packed weights).
-     */
-    public void pruneConstants() {
-        java.util.Set<String> used = new java.util.HashSet<>();
-        for (Node n : nodes) {
-            used.addAll(n.inputs());
-        }
-        for (ValueInfo o : outputs) {
-            used.add(o.name());
-        }
-        constants.keySet().retainAll(used);
     }
 }

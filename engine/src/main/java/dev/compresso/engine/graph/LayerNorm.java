@@ -83,4 +83,9 @@ public final class LayerNorm extends Node {
         }
         return new LayerNorm(name(), inputs(), outputs().get(0), newGamma, newBeta, epsilon);
     }
+
+    @Override
+    public LayerNorm withValues(List<String> newInputs, List<String> newOutputs) {
+        return new LayerNorm(name(), newInputs, newOutputs.get(0), gamma(), beta(), epsilon());
+    }
 }

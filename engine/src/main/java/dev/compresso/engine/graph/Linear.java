@@ -241,6 +241,11 @@ public final class Linear extends Node {
     }
 
     @Override
+    public Linear withValues(List<String> newInputs, List<String> newOutputs) {
+        return new Linear(name(), newInputs.get(0), newOutputs.get(0), weights, bias, activation, int8Mode, staticScale);
+    }
+
+    @Override
     public String toString() {
         return "Linear(" + name() + ": " + inputs() + " -> " + outputs() + ", " + weights.format() + " ["
                 + weights.outFeatures() + ", " + weights.inFeatures() + "]" + (bias != null ? " +bias" : "")

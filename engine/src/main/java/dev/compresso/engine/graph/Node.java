@@ -8,8 +8,8 @@ import java.util.Map;
 /**
  * One operation of a {@link Graph}: an ONNX operator (with its domain, empty for the default one) or a fused
  * engine operator ({@link Linear}, {@link LayerNorm}, {@link Attention}, or {@code "Gelu"}). Nodes are
- * immutable; passes replace them with {@link Graph#replace(Node, Node)}. Empty input names mean an omitted
- * optional input, as in ONNX.
+ * immutable; passes replace them through a {@link Rewriter}. Empty input names mean an omitted optional
+ * input, as in ONNX.
  */
 public sealed class Node permits Linear, LayerNorm, Attention {
     private final String op;
@@ -93,6 +93,17 @@ public sealed class Node permits Linear, LayerNorm, Attention {
     public float floatAttr(String name, float def) {
         Attribute a = attributes.get(name);
         return a == null ? def : a.f();
+    }
+
+    /**
+     * The same operation reading and writing other values (for rewiring a graph).
+     *
+     * @param newInputs  input value names
+     * @param newOutputs output value names
+     * @return a node of the same type, name and parameters
+     */
+    public Node withValues(List<String> newInputs, List<String> newOutputs) {
+        return new Node(op, domain, name, newInputs, newOutputs, attributes);
     }
 
     @Override

@@ -6,10 +6,11 @@ import dev.compresso.engine.Tensor;
 import dev.compresso.engine.graph.Attention;
 import dev.compresso.engine.graph.Attribute;
 import dev.compresso.engine.graph.Graph;
+import dev.compresso.engine.graph.GraphIndex;
 import dev.compresso.engine.graph.LayerNorm;
 import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
-import dev.compresso.engine.graph.ValueInfo;
+import dev.compresso.engine.graph.Rewriter;
 import dev.compresso.engine.kernel.Activation;
 import dev.compresso.engine.kernel.Int8Mode;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -17,12 +18,8 @@ import dev.compresso.engine.weights.Int8Panels;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Fuses the hot transformer patterns into engine operators: {@code MatMul}/{@code Gemm} with constant weights
@@ -34,85 +31,67 @@ import java.util.Set;
  */
 final class Fusion {
     private final Map<String, Tensor> consts;
-    private final Set<String> graphOutputs = new HashSet<>();
-    private List<Node> nodes;
-    private final Map<String, Node> producer = new HashMap<>();
-    private final Map<String, List<Node>> consumers = new HashMap<>();
-    private final Map<Node, Node> replace = new IdentityHashMap<>();
-    private final Set<Node> remove = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-    private final Map<Node, List<Node>> insertBefore = new IdentityHashMap<>();
+    /** The graph of the pass in progress, its index and its edits. */
+    private GraphIndex index;
+    private Rewriter edits;
 
     private Fusion(Graph g) {
-        this.consts = new LinkedHashMap<>(g.constants());
-        this.nodes = new ArrayList<>(g.nodes());
-        for (ValueInfo o : g.outputs()) {
-            graphOutputs.add(o.name());
-        }
+        this.consts = g.constants();
     }
 
     static Graph fuse(Graph g, String file) throws ModelException {
         Fusion f = new Fusion(g);
-        f.pass(f::quantLinear);
-        f.pass(f::linear);
-        f.pass(f::biasAndGelu);
-        f.pass(f::layerNorm);
-        f.pass(f::attention);
-        return new Graph(g.name(), g.inputs(), g.outputs(), f.nodes, f.consts, g.opset());
+        g = f.pass(g, f::quantLinear);
+        g = f.pass(g, f::linear);
+        g = f.pass(g, f::biasAndGelu);
+        g = f.pass(g, f::layerNorm);
+        return f.pass(g, f::attention);
     }
 
     interface Rule {
         void apply(Node n);
     }
 
-    private void pass(Rule r) {
-        index();
-        for (Node n : nodes) {
-            if (!remove.contains(n) && !replace.containsKey(n)) {
+    /** Applies a rule at every node not yet edited in this pass; the edits build the pass's result. */
+    private Graph pass(Graph g, Rule r) {
+        index = GraphIndex.of(g);
+        edits = g.rewrite();
+        for (Node n : g.nodes()) {
+            if (!edits.touched(n)) {
                 r.apply(n);
             }
         }
-        List<Node> out = new ArrayList<>();
-        for (Node n : nodes) {
-            List<Node> pre = insertBefore.get(n);
-            if (pre != null) {
-                out.addAll(pre);
-            }
-            if (replace.containsKey(n)) {
-                out.add(replace.get(n));
-            } else if (!remove.contains(n)) {
-                out.add(n);
-            }
-        }
-        nodes = out;
-        replace.clear();
-        remove.clear();
-        insertBefore.clear();
+        return edits.build();
     }
 
-    private void index() {
-        producer.clear();
-        consumers.clear();
-        for (Node n : nodes) {
-            for (String o : n.outputs()) {
-                producer.put(o, n);
-            }
-            for (String i : n.inputs()) {
-                consumers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
-            }
-        }
+    private Node producer(String name) {
+        return index.producer(name);
     }
 
     private List<Node> cons(String name) {
-        return consumers.getOrDefault(name, List.of());
+        return index.consumers(name);
     }
 
-    /** The only reader of {@code name}, or null (several readers, or a graph output). */
+    private boolean isOutput(String name) {
+        return index.isOutput(name);
+    }
+
+    private void remove(Node n) {
+        edits.remove(n);
+    }
+
+    private void replace(Node n, Node by) {
+        edits.replace(n, by);
+    }
+
+    private boolean touched(Node n) {
+        return edits.touched(n);
+    }
+
+    /** The only reader of {@code name} not edited yet in this pass, or null (several readers, or a graph output). */
     private Node single(String name) {
-        if (graphOutputs.contains(name)) {
-            return null;
-        }
-        List<Node> l = cons(name);
-        return l.size() == 1 && !remove.contains(l.get(0)) && !replace.containsKey(l.get(0)) ? l.get(0) : null;
+        Node n = index.single(name);
+        return n != null && !touched(n) ? n : null;
     }
 
     private Node single(String name, String op) {
@@ -171,7 +150,7 @@ final class Fusion {
                     dense[c * k + r] = src[r * nOut + c];
                 }
             }
-            replace.put(n, new Linear(n.name(), n.inputs().get(0), n.outputs().get(0), Fp32Panels.pack(dense, nOut, k),
+            replace(n, new Linear(n.name(), n.inputs().get(0), n.outputs().get(0), Fp32Panels.pack(dense, nOut, k),
                     null, Activation.NONE));
         } else if (n.op().equals("Gemm") && n.domain().isEmpty()) {
             Tensor w = constant(n.inputs().get(1));
@@ -194,7 +173,7 @@ final class Fusion {
                     dense[r * k + c] = tb ? src[r * k + c] : src[c * nOut + r];
                 }
             }
-            replace.put(n, new Linear(n.name(), n.inputs().get(0), n.outputs().get(0), Fp32Panels.pack(dense, nOut, k),
+            replace(n, new Linear(n.name(), n.inputs().get(0), n.outputs().get(0), Fp32Panels.pack(dense, nOut, k),
                     bias, Activation.NONE));
         }
     }
@@ -207,7 +186,7 @@ final class Fusion {
         if (!mmi.op().equals("MatMulInteger") || mmi.inputs().size() < 2) {
             return;
         }
-        Node dql = producer.get(mmi.inputs().get(0));
+        Node dql = producer(mmi.inputs().get(0));
         Tensor wq = constant(mmi.inputs().get(1));
         if (dql == null || !dql.op().equals("DynamicQuantizeLinear") || wq == null || wq.rank() != 2
                 || !dql.outputs().get(0).equals(mmi.inputs().get(0))
@@ -222,7 +201,7 @@ final class Fusion {
         if (mul == null) {
             return;
         }
-        Node scaleMul = producer.get(other(mul, cast.outputs().get(0)));
+        Node scaleMul = producer(other(mul, cast.outputs().get(0)));
         if (scaleMul == null || !scaleMul.op().equals("Mul")) {
             return;
         }
@@ -260,14 +239,14 @@ final class Fusion {
         if (fq == null) {
             fq = x + "/dynamic_fake_quant";
             fakeQuantOf.put(x, fq);
-            insertBefore.computeIfAbsent(dql, d -> new ArrayList<>()).add(new Node("DynamicFakeQuant", "dev.compresso",
-                    dql.name() + "/fake_quant", List.of(x), List.of(fq), Map.of()));
+            edits.insertBefore(dql, new Node("DynamicFakeQuant", "dev.compresso", dql.name() + "/fake_quant", List.of(x),
+                    List.of(fq), Map.of()));
         }
-        remove.add(mmi);
-        remove.add(cast);
+        remove(mmi);
+        remove(cast);
         // W8A32: the activations are already exactly the dequantized uint8 values, so fp32 products with the
         // int8 weights reproduce MatMulInteger's integer sums up to fp32 rounding.
-        replace.put(mul, new Linear(mmi.name(), fq, mul.outputs().get(0), Int8Panels.pack(packed, scales, nOut, k),
+        replace(mul, new Linear(mmi.name(), fq, mul.outputs().get(0), Int8Panels.pack(packed, scales, nOut, k),
                 null, Activation.NONE, Int8Mode.W8A32, Float.NaN));
     }
 
@@ -284,14 +263,14 @@ final class Fusion {
         if (bias == null && add != null) {
             float[] b = vector(other(add, out), l.outFeatures());
             if (b != null) {
-                remove.add(add);
+                remove(add);
                 out = add.outputs().get(0);
                 cur = new Linear(l.name(), l.inputs().get(0), out, l.weights(), b, l.activation(), l.int8Mode(),
                         l.staticActivationScale());
             }
         }
         // Exact GELU as exported from PyTorch: y = (x * (erf(x / sqrt2) + 1)) * 0.5
-        List<Node> cs = graphOutputs.contains(out) ? List.of() : cons(out);
+        List<Node> cs = isOutput(out) ? List.of() : cons(out);
         if (cs.size() == 2 && cur.activation() == Activation.NONE) {
             Node div = null, mul = null;
             for (Node c : cs) {
@@ -311,21 +290,21 @@ final class Fusion {
                     && out.equals(other(mul, plus.outputs().get(0)))) {
                 Node half = single(mul.outputs().get(0), "Mul");
                 if (half != null && scalar(other(half, mul.outputs().get(0))) == 0.5f) {
-                    remove.add(div);
-                    remove.add(erf);
-                    remove.add(plus);
-                    remove.add(mul);
-                    remove.add(half);
+                    remove(div);
+                    remove(erf);
+                    remove(plus);
+                    remove(mul);
+                    remove(half);
                     cur = new Linear(l.name(), l.inputs().get(0), half.outputs().get(0), l.weights(), cur.bias(),
                             Activation.GELU, l.int8Mode(), l.staticActivationScale());
-                    if (cur.outputs().get(0).equals(half.outputs().get(0)) && add != null && remove.contains(add)) {
+                    if (cur.outputs().get(0).equals(half.outputs().get(0)) && add != null && touched(add)) {
                         // bias add already removed above
                     }
                 }
             }
         }
         if (cur != l) {
-            replace.put(l, cur);
+            replace(l, cur);
         }
     }
 
@@ -352,7 +331,7 @@ final class Fusion {
         }
         String d = sub.outputs().get(0);
         List<Node> dc = cons(d);
-        if (dc.size() != 2 || graphOutputs.contains(d)) {
+        if (dc.size() != 2 || isOutput(d)) {
             return;
         }
         Node pow = dc.get(0).op().equals("Pow") ? dc.get(0) : dc.get(1);
@@ -388,18 +367,18 @@ final class Fusion {
             return;
         }
         List<String> inputs = List.of(x);
-        Node res = producer.get(x);
+        Node res = producer(x);
         List<Node> xc = cons(x);
-        if (res != null && res.op().equals("Add") && res.domain().isEmpty() && !graphOutputs.contains(x)
+        if (res != null && res.op().equals("Add") && res.domain().isEmpty() && !isOutput(x)
                 && xc.size() == 2 && xc.contains(r1) && xc.contains(sub) && !consts.containsKey(res.inputs().get(0))
-                && !consts.containsKey(res.inputs().get(1)) && !replace.containsKey(res) && !remove.contains(res)) {
+                && !consts.containsKey(res.inputs().get(1)) && !touched(res)) {
             inputs = List.of(res.inputs().get(0), res.inputs().get(1));
-            remove.add(res);
+            remove(res);
         }
         for (Node n : List.of(r1, sub, pow, r2, addEps, sqrt, div, mul)) {
-            remove.add(n);
+            remove(n);
         }
-        replace.put(add, new LayerNorm(r1.name().replace("/ReduceMean", ""), inputs, add.outputs().get(0), gamma, beta, eps));
+        replace(add, new LayerNorm(r1.name().replace("/ReduceMean", ""), inputs, add.outputs().get(0), gamma, beta, eps));
     }
 
     // ---- attention ----
@@ -419,7 +398,7 @@ final class Fusion {
             long[] v = t.toLongArray();
             return v.length == rank ? v[index] : -2;
         }
-        Node cat = producer.get(shapeName);
+        Node cat = producer(shapeName);
         if (cat == null || !cat.op().equals("Concat") || cat.inputs().size() != rank) {
             return -2;
         }
@@ -429,11 +408,11 @@ final class Fusion {
 
     /** {@code q} of {@code Transpose(Reshape(q, [B, S, H, D]), perm)}, or null; heads into {@code h[0]}. */
     private String headSplit(String name, long[] perm, long[] h) {
-        Node t = producer.get(name);
+        Node t = producer(name);
         if (!perm(t, perm) || single(name) == null) {
             return null;
         }
-        Node r = producer.get(t.inputs().get(0));
+        Node r = producer(t.inputs().get(0));
         if (r == null || !r.op().equals("Reshape") || single(r.outputs().get(0)) != t) {
             return null;
         }
@@ -447,7 +426,7 @@ final class Fusion {
 
     /** Whether a shape tensor is only read by {@code Gather(axis 0)} at constant index 0 or 1. */
     private boolean batchSeqOnly(String shapeOut) {
-        if (graphOutputs.contains(shapeOut)) {
+        if (isOutput(shapeOut)) {
             return false;
         }
         for (Node g : cons(shapeOut)) {
@@ -468,11 +447,11 @@ final class Fusion {
             return;
         }
         String in = sm.inputs().get(0);
-        Node p = producer.get(in);
+        Node p = producer(in);
         String mask = null;
         List<Node> dead = new ArrayList<>();
         if (p != null && p.op().equals("Add") && single(in) == sm) {
-            Node a0 = producer.get(p.inputs().get(0)), a1 = producer.get(p.inputs().get(1));
+            Node a0 = producer(p.inputs().get(0)), a1 = producer(p.inputs().get(1));
             boolean firstScores = a0 != null && (a0.op().equals("Div") || a0.op().equals("Mul") || a0.op().equals("MatMul"));
             boolean secondScores = a1 != null && (a1.op().equals("Div") || a1.op().equals("Mul") || a1.op().equals("MatMul"));
             if (firstScores && single(p.inputs().get(0)) == p) {
@@ -484,7 +463,7 @@ final class Fusion {
             } else {
                 return;
             }
-            dead.add(producer.get(in));
+            dead.add(producer(in));
         }
         float scale = 1f;
         if (p != null && (p.op().equals("Div") || p.op().equals("Mul")) && single(p.outputs().get(0)) != null) {
@@ -494,7 +473,7 @@ final class Fusion {
             }
             scale = p.op().equals("Div") ? 1f / c : c;
             dead.add(p);
-            p = producer.get(p.inputs().get(0));
+            p = producer(p.inputs().get(0));
         }
         if (p == null || !p.op().equals("MatMul") || single(p.outputs().get(0)) == null) {
             return;
@@ -525,11 +504,11 @@ final class Fusion {
                 return;
             }
         }
-        if (rs == null || graphOutputs.contains(tr.outputs().get(0)) || shapeElement(rs.inputs().get(1), 2, 3) <= 0) {
+        if (rs == null || isOutput(tr.outputs().get(0)) || shapeElement(rs.inputs().get(1), 2, 3) <= 0) {
             return;
         }
         for (Node sh : shapes) {
-            replace.put(sh, new Node("Shape", "", sh.name(), List.of(q), sh.outputs(), Map.of()));
+            replace(sh, new Node("Shape", "", sh.name(), List.of(q), sh.outputs(), Map.of()));
         }
         if (mask != null) {
             Tensor mc = constant(mask);
@@ -539,14 +518,14 @@ final class Fusion {
         }
         // The head-split Transpose/Reshape nodes and the Concat shape chains die in dead-node elimination.
         for (Node n : dead) {
-            remove.add(n);
+            remove(n);
         }
-        remove.add(qk);
-        remove.add(sm);
-        remove.add(pv);
-        remove.add(tr);
+        remove(qk);
+        remove(sm);
+        remove(pv);
+        remove(tr);
         List<String> ins = mask == null ? List.of(q, k, v) : List.of(q, k, v, mask);
         String name = sm.name().replace("/Softmax", "/Attention");
-        replace.put(rs, new Attention(name, ins, rs.outputs().get(0), (int) h[0], scale));
+        replace(rs, new Attention(name, ins, rs.outputs().get(0), (int) h[0], scale));
     }
 }

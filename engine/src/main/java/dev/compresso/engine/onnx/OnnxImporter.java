@@ -4,16 +4,10 @@ import dev.compresso.engine.ModelException;
 import dev.compresso.engine.Tensor;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.Node;
-import dev.compresso.engine.graph.ValueInfo;
+import dev.compresso.engine.graph.Rewriter;
 import dev.compresso.engine.runtime.Plan;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * Imports an ONNX file into the engine's graph IR: reads it, rejects unsupported operators, folds constant
@@ -40,8 +34,20 @@ public final class OnnxImporter {
      * @throws ModelException on malformed or unsupported content, naming file and node
      */
     public static Graph load(Path path, boolean fuse) throws IOException, ModelException {
+        return load(path, fuse, java.lang.foreign.Arena.ofAuto());
+    }
+
+    /**
+     * @param path  ONNX file
+     * @param fuse  whether to fuse patterns onto engine operators
+     * @param arena owns the file's mapping (constants that are slices of it die when it is closed)
+     * @return the graph
+     * @throws IOException    on read failure
+     * @throws ModelException on malformed or unsupported content, naming file and node
+     */
+    public static Graph load(Path path, boolean fuse, java.lang.foreign.Arena arena) throws IOException, ModelException {
         String file = path.toString();
-        OnnxReader.Result r = OnnxReader.read(path);
+        OnnxReader.Result r = OnnxReader.read(path, arena);
         for (var e : r.opsets().entrySet()) {
             if ((e.getKey().isEmpty() || e.getKey().equals("ai.onnx")) && (e.getValue() < 7 || e.getValue() > 21)) {
                 throw new ModelException(file + ": default opset " + e.getValue() + " is not supported (7 to 21)");
@@ -65,12 +71,11 @@ public final class OnnxImporter {
 
     /** Evaluates every node whose inputs are all constants, and removes nodes nothing reads. */
     static Graph fold(Graph g, String file) throws ModelException {
-        Map<String, Tensor> consts = new LinkedHashMap<>(g.constants());
-        List<Node> kept = new ArrayList<>();
+        Rewriter edits = g.rewrite();
         for (Node n : g.nodes()) {
             boolean allConst = true;
             for (String in : n.inputs()) {
-                if (!in.isEmpty() && !consts.containsKey(in)) {
+                if (!in.isEmpty() && edits.constant(in) == null) {
                     allConst = false;
                     break;
                 }
@@ -79,35 +84,16 @@ public final class OnnxImporter {
                 Tensor[] in = new Tensor[n.inputs().size()];
                 for (int i = 0; i < in.length; i++) {
                     String name = n.inputs().get(i);
-                    in[i] = name.isEmpty() ? null : consts.get(name);
+                    in[i] = name.isEmpty() ? null : edits.constant(name);
                 }
                 Tensor[] out = Plan.fold(n, in, g.opset(), file);
                 for (int i = 0; i < out.length && i < n.outputs().size(); i++) {
-                    consts.put(n.outputs().get(i), out[i]);
+                    edits.putConstant(n.outputs().get(i), out[i]);
                 }
-            } else {
-                kept.add(n);
+                edits.remove(n);
             }
         }
-        // Dead-node elimination, backwards from the graph outputs.
-        Set<String> live = new HashSet<>();
-        for (ValueInfo o : g.outputs()) {
-            live.add(o.name());
-        }
-        List<Node> alive = new ArrayList<>();
-        for (int i = kept.size() - 1; i >= 0; i--) {
-            Node n = kept.get(i);
-            if (n.outputs().stream().anyMatch(live::contains)) {
-                alive.add(0, n);
-                live.addAll(n.inputs());
-            }
-        }
-        Map<String, Tensor> used = new LinkedHashMap<>();
-        for (var e : consts.entrySet()) {
-            if (live.contains(e.getKey())) {
-                used.put(e.getKey(), e.getValue());
-            }
-        }
-        return new Graph(g.name(), g.inputs(), g.outputs(), alive, used, g.opset());
+        // Dead-node elimination, backwards from the graph outputs, then the constants nothing reads.
+        return edits.removeDeadNodes().removeUnusedConstants().build();
     }
 }

@@ -49,10 +49,24 @@ public final class OnnxReader {
      * @throws ModelException when the bytes are not a well-formed ONNX model
      */
     public static Result read(Path path) throws IOException, ModelException {
+        // Arena.ofAuto: the mapping (or copy) lives as long as any tensor slice of it is reachable.
+        return read(path, java.lang.foreign.Arena.ofAuto());
+    }
+
+    /**
+     * Reads an ONNX file mapped into {@code arena}: initializers are slices of the mapping, valid until the
+     * arena is closed.
+     *
+     * @param path  the file
+     * @param arena owns the mapping
+     * @return the graph as stored (no folding or fusion)
+     * @throws IOException    when the file cannot be read
+     * @throws ModelException when the bytes are not a well-formed ONNX model
+     */
+    public static Result read(Path path, java.lang.foreign.Arena arena) throws IOException, ModelException {
         MemorySegment seg;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            // Arena.ofAuto: the mapping (or copy) lives as long as any tensor slice of it is reachable.
-            seg = FileBytes.of(ch, ch.size(), path);
+            seg = FileBytes.of(ch, ch.size(), path, arena);
         }
         return read(seg, path.toString());
     }

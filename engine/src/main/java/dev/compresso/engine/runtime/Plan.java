@@ -12,7 +12,9 @@ import dev.compresso.engine.graph.Node;
 import dev.compresso.engine.graph.ValueInfo;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -20,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
@@ -29,7 +32,10 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * by the largest run it has served ({@link Pool}).
  *
  * <p>Thread-safe: concurrent runs each take their own pool (so memory grows with the number of runs in
- * progress at once, not with the number of calls).
+ * progress at once, not with the number of calls). The graph is immutable, so a plan's nodes and constants
+ * never change under it. {@link #close()} frees the buffers at once; the caller makes sure no run is in
+ * progress then ({@link dev.compresso.engine.Session} does). A plan dropped without closing is freed by the
+ * garbage collector.
  */
 public final class Plan {
     private final Graph graph;
@@ -44,6 +50,30 @@ public final class Plan {
     private final Map<String, Node> lookups = new HashMap<>();
     /** Pools of runs not in progress; a run takes one (or makes one) and gives it back. */
     private final ConcurrentLinkedDeque<Pool> idle = new ConcurrentLinkedDeque<>();
+    /** The arenas of every buffer of every pool, closed by {@link #close()} or by the cleaner. */
+    private final Set<Arena> arenas = ConcurrentHashMap.newKeySet();
+    private final Cleaner.Cleanable cleanable;
+    /** What a run computes for all outputs, and for requested subsets of them. */
+    private final Selection all;
+    private final Map<Set<String>, Selection> selections = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** The nodes to run for some outputs, how often each value is read, and those outputs. */
+    private record Selection(Node[] nodes, Map<String, Integer> uses, Set<String> outputs) {}
+
+    /** Closes a plan's buffer arenas; holds no reference to the plan. */
+    private record Release(Set<Arena> arenas) implements Runnable {
+        @Override
+        public void run() {
+            for (Arena a : arenas) {
+                if (arenas.remove(a)) {
+                    a.close();
+                }
+            }
+        }
+    }
 
     /**
      * @param graph    the graph (validated)
@@ -78,6 +108,31 @@ public final class Plan {
                 lookups.putIfAbsent(n.inputs().get(1), n);
             }
         }
+        this.all = new Selection(nodes, uses, outputs);
+        this.cleanable = CLEANER.register(this, new Release(arenas));
+    }
+
+    /** The nodes that compute {@code wanted} (graph outputs), in order, and their reads. */
+    private Selection select(Set<String> wanted) {
+        Set<String> live = new HashSet<>(wanted);
+        List<Node> kept = new ArrayList<>();
+        for (int i = nodes.length - 1; i >= 0; i--) {
+            Node n = nodes[i];
+            if (n.outputs().stream().anyMatch(live::contains)) {
+                kept.add(n);
+                live.addAll(n.inputs());
+            }
+        }
+        java.util.Collections.reverse(kept);
+        Map<String, Integer> reads = new HashMap<>();
+        for (Node n : kept) {
+            for (String in : n.inputs()) {
+                if (!in.isEmpty()) {
+                    reads.merge(in, 1, Integer::sum);
+                }
+            }
+        }
+        return new Selection(kept.toArray(new Node[0]), reads, Set.copyOf(wanted));
     }
 
     /** Name of the input that BERT-style models read as a 0/1 attention mask. */
@@ -164,6 +219,38 @@ public final class Plan {
      * @throws ModelException on missing or mismatched inputs or a failing node (naming it)
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) throws ModelException {
+        return run(inputs, null);
+    }
+
+    /**
+     * Runs the nodes that compute some of the graph outputs.
+     *
+     * @param inputs graph inputs by name
+     * @param wanted names of graph outputs to compute, or null for all
+     * @return those outputs by name, in graph order (fresh tensors owned by the caller)
+     * @throws ModelException on a name that is not a graph output, missing or mismatched inputs or a failing
+     *                        node (naming it)
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> wanted) throws ModelException {
+        if (closed) {
+            throw new IllegalStateException(where + ": the session is closed");
+        }
+        Selection sel = all;
+        if (wanted != null && !wanted.equals(outputs)) {
+            for (String w : wanted) {
+                if (!outputs.contains(w)) {
+                    throw new ModelException(where + ": '" + w + "' is not a graph output; outputs are " + outputs);
+                }
+            }
+            sel = selections.get(wanted);
+            if (sel == null) {
+                sel = select(wanted);
+                if (selections.size() < 64) {
+                    selections.put(sel.outputs(), sel);
+                }
+            }
+        }
         if (inputs == null) {
             throw new ModelException(where + ": the map of inputs is null");
         }
@@ -192,16 +279,30 @@ public final class Plan {
         }
         Pool pool = idle.poll();
         if (pool == null) {
-            pool = new Pool();
+            pool = new Pool(arenas);
         }
         try {
-            return run(vals, pool);
+            return run(vals, pool, sel);
         } finally {
             idle.push(pool);
+            java.lang.ref.Reference.reachabilityFence(this); // the cleaner must not free buffers of a run
         }
     }
 
-    private Map<String, Tensor> run(Map<String, Tensor> vals, Pool pool) throws ModelException {
+    /**
+     * Frees every activation buffer now. No run may be in progress; later runs throw
+     * {@link IllegalStateException}. Idempotent.
+     */
+    public void close() {
+        closed = true;
+        idle.clear();
+        cleanable.clean();
+    }
+
+    private Map<String, Tensor> run(Map<String, Tensor> vals, Pool pool, Selection sel) throws ModelException {
+        Node[] nodes = sel.nodes();
+        Map<String, Integer> uses = sel.uses();
+        Set<String> outputs = sel.outputs();
         Ctx c = new Ctx(pool, threads, observer, where, graph.opset());
         Map<String, Integer> left = new HashMap<>(uses);
         try {
@@ -259,6 +360,9 @@ public final class Plan {
             }
             Map<String, Tensor> result = new LinkedHashMap<>();
             for (ValueInfo o : graph.outputs()) {
+                if (!outputs.contains(o.name())) {
+                    continue;
+                }
                 Tensor t = vals.get(o.name());
                 // On the Java heap (a long[], so 8-byte aligned), not off-heap: a fresh native segment of this
                 // size is a new mapping from malloc, page-faulted in and zeroed on every run (0.06-0.6 ms for
@@ -328,8 +432,8 @@ public final class Plan {
      * enough (best fit; a buffer made for a larger shape serves smaller ones), so a session does not keep a
      * buffer set per input shape. At the end of a run the pool trims itself to a budget that follows the
      * largest run it has served: at most {@link #KEEP} times that run's peak of live bytes, buffers untouched
-     * by the last run going first. Each buffer has its own automatic arena, so a trimmed buffer is returned to
-     * the system by the garbage collector (which the JDK triggers when direct memory runs short).
+     * by the last run going first. Each buffer has its own shared arena (kernels on the worker threads touch
+     * it), closed when the buffer is trimmed or the plan closed, so memory goes back to the system at once.
      */
     static final class Pool {
         /** Held bytes between runs, in multiples of the largest peak of live bytes of one run. */
@@ -338,13 +442,22 @@ public final class Plan {
         /** One buffer, with the run that used it last. */
         private static final class Buffer {
             final MemorySegment seg;
+            final Arena arena;
             long lastRun;
             /** Bytes requested by the tensor it holds now. */
             long want;
 
-            Buffer(MemorySegment seg) {
+            Buffer(MemorySegment seg, Arena arena) {
                 this.seg = seg;
+                this.arena = arena;
             }
+        }
+
+        /** The plan's registry of buffer arenas. */
+        private final Set<Arena> arenas;
+
+        Pool(Set<Arena> arenas) {
+            this.arenas = arenas;
         }
 
         private final TreeMap<Long, ArrayDeque<Buffer>> free = new TreeMap<>();
@@ -371,7 +484,7 @@ public final class Plan {
                     free.remove(e.getKey());
                 }
             } else {
-                b = new Buffer(reserve(size));
+                b = reserve(size);
                 held += size;
             }
             b.lastRun = run;
@@ -384,24 +497,43 @@ public final class Plan {
             return b.seg;
         }
 
-        private MemorySegment reserve(long size) {
+        private Buffer reserve(long size) {
             try {
-                return Arena.ofAuto().allocate(size, 64);
+                return newBuffer(size);
             } catch (OutOfMemoryError first) {
-                // Free buffers may hold what is needed, in other sizes: drop them and let the JDK collect them.
+                // Free buffers may hold what is needed, in other sizes: free them.
                 dropFree();
                 try {
-                    return Arena.ofAuto().allocate(size, 64);
+                    return newBuffer(size);
                 } catch (OutOfMemoryError second) {
                     throw new Exhausted(size, held, second.getMessage());
                 }
             }
         }
 
+        private Buffer newBuffer(long size) {
+            Arena a = Arena.ofShared();
+            try {
+                Buffer b = new Buffer(a.allocate(size, 64), a);
+                arenas.add(a);
+                return b;
+            } catch (OutOfMemoryError | RuntimeException e) {
+                a.close();
+                throw e;
+            }
+        }
+
+        private void dispose(Buffer b) {
+            held -= b.seg.byteSize();
+            if (arenas.remove(b.arena)) {
+                b.arena.close();
+            }
+        }
+
         private void dropFree() {
             for (ArrayDeque<Buffer> q : free.values()) {
                 for (Buffer b : q) {
-                    held -= b.seg.byteSize();
+                    dispose(b);
                 }
             }
             free.clear();
@@ -460,7 +592,7 @@ public final class Plan {
                 ArrayDeque<Buffer> q = it.next().getValue();
                 q.removeIf(b -> {
                     if (held > budget && (!staleOnly || b.lastRun != run)) {
-                        held -= b.seg.byteSize();
+                        dispose(b);
                         return true;
                     }
                     return false;

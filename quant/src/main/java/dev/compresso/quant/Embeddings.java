@@ -4,28 +4,26 @@ import dev.compresso.engine.DType;
 import dev.compresso.engine.Tensor;
 import dev.compresso.engine.graph.Attribute;
 import dev.compresso.engine.graph.Graph;
-import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
+import dev.compresso.engine.graph.Rewriter;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** Graph surgery shared by the passes: copies, embedding-table compression, explicit smoothing. */
-final class GraphEdits {
+/**
+ * Embedding-table compression: the lookups of large fp32 tables become int8 or fp16 lookups, spliced into a
+ * pass's {@link Rewriter}.
+ */
+final class Embeddings {
     /** Embedding tables at least this large are compressed (word and position embeddings; not token types). */
     static final long MIN_TABLE = 1 << 16;
 
-    private GraphEdits() {}
-
-    /** A copy whose node list and constants can be edited without touching {@code g} (nodes are immutable). */
-    static Graph copy(Graph g) {
-        return new Graph(g.name(), g.inputs(), g.outputs(), g.nodes(), g.constants(), g.opset());
-    }
+    private Embeddings() {}
 
     /** Gather nodes reading a large constant fp32 2-D table along axis 0: the embedding lookups. */
-    static List<Node> embeddingGathers(Graph g) {
+    static List<Node> gathers(Graph g) {
         List<Node> out = new ArrayList<>();
         for (Node n : g.nodes()) {
             if (n.op().equals("Gather") && n.domain().isEmpty() && n.intAttr("axis", 0) == 0 && n.inputs().size() == 2) {
@@ -41,12 +39,13 @@ final class GraphEdits {
     /**
      * Replaces an embedding lookup by an int8 one: per-row symmetric codes and scales, gathered separately and
      * multiplied back ({@code Gather(q) → Cast → Mul(Gather(scale))}), so only the looked-up rows are widened.
+     * Constants left unused are dropped when {@code g} is built.
      *
      * @return a report line
      */
-    static String quantizeEmbeddingInt8(Graph g, Node gather, Map<String, Object[]> cache) {
+    static String int8(Rewriter g, Node gather, Map<String, Object[]> cache) {
         String table = gather.inputs().get(0), idx = gather.inputs().get(1), out = gather.outputs().get(0);
-        Tensor t = g.constants().get(table);
+        Tensor t = g.constant(table);
         int v = (int) t.dim(0), d = (int) t.dim(1);
         Object[] hit = cache.get(table);
         if (hit == null) {
@@ -68,15 +67,15 @@ final class GraphEdits {
                 new Node("Gather", "", base + "/int8_scale", List.of(table + "/int8_scale", idx), List.of(out + "/scale"), Map.of("axis", Attribute.of("axis", 0L))),
                 new Node("Cast", "", base + "/int8_cast", List.of(out + "/int8"), List.of(out + "/widened"), Map.of("to", Attribute.of("to", (long) DType.FLOAT.onnxCode()))),
                 new Node("Mul", "", base + "/int8_dequant", List.of(out + "/widened", out + "/scale"), List.of(out), Map.of()));
-        splice(g, gather, repl);
+        g.splice(gather, repl).removeUnusedConstants();
         return String.format(java.util.Locale.ROOT, "%-48s embedding %6d x %-5d fp32 -> int8 per-row   max|err|/max|w| %.4f",
                 gather.name(), v, d, (Float) hit[2]);
     }
 
     /** Replaces an embedding lookup by an fp16 one ({@code Gather(fp16) → Cast}). */
-    static String quantizeEmbeddingFp16(Graph g, Node gather) {
+    static String fp16(Rewriter g, Node gather) {
         String table = gather.inputs().get(0), idx = gather.inputs().get(1), out = gather.outputs().get(0);
-        Tensor t = g.constants().get(table);
+        Tensor t = g.constant(table);
         float[] w = t.toFloatArray();
         Fp16Weights.pack(table, w, 1, w.length); // range and finiteness checks
         Tensor h = Tensor.allocate(DType.FLOAT16, t.shape());
@@ -85,29 +84,11 @@ final class GraphEdits {
         }
         g.putConstant(table + "/fp16", h);
         String base = gather.name();
-        splice(g, gather, List.of(
+        g.splice(gather, List.of(
                 new Node("Gather", "", base + "/fp16", List.of(table + "/fp16", idx), List.of(out + "/fp16"), Map.of("axis", Attribute.of("axis", 0L))),
-                new Node("Cast", "", base + "/fp16_cast", List.of(out + "/fp16"), List.of(out), Map.of("to", Attribute.of("to", (long) DType.FLOAT.onnxCode())))));
+                new Node("Cast", "", base + "/fp16_cast", List.of(out + "/fp16"), List.of(out), Map.of("to", Attribute.of("to", (long) DType.FLOAT.onnxCode())))))
+                .removeUnusedConstants();
         return String.format(java.util.Locale.ROOT, "%-48s embedding %6d x %-5d fp32 -> fp16", gather.name(), t.dim(0), t.dim(1));
-    }
-
-    /** Replaces node {@code old} by {@code repl} at its position and drops constants no longer used. */
-    static void splice(Graph g, Node old, List<Node> repl) {
-        List<Node> nodes = new ArrayList<>();
-        boolean found = false;
-        for (Node n : g.nodes()) {
-            if (n == old || (!found && n.name().equals(old.name()))) {
-                nodes.addAll(repl);
-                found = true;
-            } else {
-                nodes.add(n);
-            }
-        }
-        if (!found) {
-            throw new IllegalArgumentException("node " + old.name() + " is not in the graph");
-        }
-        g.setNodes(nodes);
-        g.pruneConstants();
     }
 
     static float maxErr(float[] a, float[] b) {

@@ -18,7 +18,7 @@ public final class Session implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         this.model = model;
         this.plan = new Plan(model.graph(), model.source() == null ? "graph " + model.graph().name()
-                : model.source().toString(), options.threads(), options.observer());
+                : model.source().toString(), options.threads(), options.observer(), options.profile());
     }
 
     /**
@@ -46,6 +46,15 @@ public final class Session implements AutoCloseable {
      */
     public long activationBytes() {
         return plan.heldBytes();
+    }
+
+    /**
+     * @return nanoseconds of wall time per operator type (a fused linear layer by its shape, e.g.
+     *         {@code "Linear 384x1536"}) summed over every run so far: an immutable snapshot, empty unless the
+     *         session was made with {@link SessionOptions#profile(boolean)}
+     */
+    public Map<String, Long> profile() {
+        return plan.profile();
     }
 
     /** @return the model this session runs */

@@ -10,9 +10,10 @@ module dev.compresso.engine {
     exports dev.compresso.engine.graph;
     exports dev.compresso.engine.weights;
     exports dev.compresso.engine.kernel;
-    exports dev.compresso.engine.json;
-    exports dev.compresso.engine.format;
     exports dev.compresso.engine.text;
-    // The command line's `bench` profile reads the runtime's per-operator timings; nobody else sees the runtime.
-    exports dev.compresso.engine.runtime to dev.compresso.samples;
+    // Not API: the project's own modules only. Users save with Model.save and read JSON with their own library.
+    exports dev.compresso.engine.json to dev.compresso.samples;
+    exports dev.compresso.engine.format to dev.compresso.samples;
+    // dev.compresso.engine.onnx, .runtime and .runtime.ops are internal: Model.load, Session and SessionOptions
+    // are their API.
 }

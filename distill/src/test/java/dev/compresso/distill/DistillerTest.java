@@ -47,8 +47,8 @@ class DistillerTest {
         Path d = Files.createTempDirectory("distill-test");
         onnx = d.resolve("all-minilm-l6-v2.onnx");
         Path t = d.resolve("tokenizer.json");
-        try (InputStream in = DistillerTest.class.getResourceAsStream("/all-minilm-l6-v2.onnx");
-                InputStream ti = DistillerTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
+        try (InputStream in = DistillerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx");
+                InputStream ti = DistillerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
             Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
             Files.copy(ti, t, StandardCopyOption.REPLACE_EXISTING);
         }

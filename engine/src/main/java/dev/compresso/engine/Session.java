@@ -25,7 +25,7 @@ public final class Session implements AutoCloseable {
     Session(Model model, Graph graph, SessionOptions options) {
         Objects.requireNonNull(options, "options");
         this.model = model;
-        this.plan = new Plan(graph, model.where(), options.threads(), options.observer());
+        this.plan = new Plan(graph, model.where(), options.threads(), options.observer(), options.profile());
     }
 
     /**
@@ -72,6 +72,15 @@ public final class Session implements AutoCloseable {
      */
     public long activationBytes() {
         return plan.heldBytes();
+    }
+
+    /**
+     * @return nanoseconds of wall time per operator type (a fused linear layer by its shape, e.g.
+     *         {@code "Linear 384x1536"}) summed over every run so far: an immutable snapshot, empty unless the
+     *         session was made with {@link SessionOptions#profile(boolean)}
+     */
+    public Map<String, Long> profile() {
+        return plan.profile();
     }
 
     /** @return the model this session runs */

@@ -2,10 +2,11 @@ package dev.compresso.engine;
 
 import dev.compresso.engine.kernel.KernelPool;
 
-/** Options of a {@link Session}: worker threads and an optional activation observer. */
+/** Options of a {@link Session}: worker threads, an optional activation observer, and profiling. */
 public final class SessionOptions {
     private int threads = KernelPool.cores();
     private ActivationObserver observer;
+    private boolean profile;
 
     /** Defaults: all cores, no observer. */
     public SessionOptions() {}
@@ -36,6 +37,18 @@ public final class SessionOptions {
         return this;
     }
 
+    /**
+     * Whether the session sums wall time per operator type ({@link Session#profile()}); off by default, it
+     * costs two clock reads per node.
+     *
+     * @param profile whether to profile
+     * @return this
+     */
+    public SessionOptions profile(boolean profile) {
+        this.profile = profile;
+        return this;
+    }
+
     /** Maximum worker threads. */
     public int threads() {
         return threads;
@@ -44,5 +57,10 @@ public final class SessionOptions {
     /** The observer, or {@code null}. */
     public ActivationObserver observer() {
         return observer;
+    }
+
+    /** Whether the session profiles. */
+    public boolean profile() {
+        return profile;
     }
 }

@@ -6,7 +6,6 @@ import dev.compresso.engine.kernel.KernelPool;
 import dev.compresso.engine.kernel.Kernels;
 import dev.compresso.engine.weights.Fp32Panels;
 import dev.compresso.engine.weights.Panels;
-import dev.compresso.samples.bench.OpenBlas;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;

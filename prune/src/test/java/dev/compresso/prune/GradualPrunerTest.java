@@ -41,8 +41,8 @@ class GradualPrunerTest {
     void finetunedModelEndsAtTheExactSparsityWithPrunedWeightsHeldAtZero() throws Exception {
         Path d = Files.createTempDirectory("gradual-test");
         Path onnx = d.resolve("m.onnx"), tj = d.resolve("tokenizer.json");
-        try (InputStream in = GradualPrunerTest.class.getResourceAsStream("/all-minilm-l6-v2.onnx");
-                InputStream ti = GradualPrunerTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
+        try (InputStream in = GradualPrunerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx");
+                InputStream ti = GradualPrunerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
             Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
             Files.copy(ti, tj, StandardCopyOption.REPLACE_EXISTING);
         }

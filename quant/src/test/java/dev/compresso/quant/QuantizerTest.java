@@ -49,8 +49,8 @@ class QuantizerTest {
         Path d = Files.createTempDirectory("quant-test");
         onnx = d.resolve("all-minilm-l6-v2.onnx");
         Path t = d.resolve("tokenizer.json");
-        try (InputStream in = QuantizerTest.class.getResourceAsStream("/all-minilm-l6-v2.onnx");
-             InputStream ti = QuantizerTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
+        try (InputStream in = QuantizerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx");
+             InputStream ti = QuantizerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
             Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
             Files.copy(ti, t, StandardCopyOption.REPLACE_EXISTING);
         }

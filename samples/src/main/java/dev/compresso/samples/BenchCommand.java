@@ -29,7 +29,7 @@ final class BenchCommand implements Command {
 
     @Override
     public String usage() {
-        return "bench --model MODEL [--batch B] [--seq S] [--threads T] [--runs R] [--warmup W] [--json]";
+        return "bench --model MODEL [--batch B] [--seq S] [--threads T] [--runs R] [--warmup W] [--json] [--profile]";
     }
 
     @Override
@@ -41,6 +41,7 @@ final class BenchCommand implements Command {
         int runs = args.getInt("runs", 20);
         int warmup = args.getInt("warmup", Math.max(1, Math.min(5, runs / 4)));
         boolean json = args.flag("json");
+        boolean profile = args.flag("profile");
         args.finish();
         if (batch < 1 || seq < 2 || threads < 1 || runs < 1 || warmup < 0) {
             throw new UsageException("need --batch >= 1, --seq >= 2, --threads >= 1, --runs >= 1, --warmup >= 0");
@@ -50,28 +51,34 @@ final class BenchCommand implements Command {
         }
         Path modelPath = ModelResolver.resolveModel(modelSpec);
         double[] ms = new double[runs];
+        Map<String, Long> before = Map.of(), after = Map.of();
         try (Model model = Model.load(modelPath);
-             Session session = model.newSession(new SessionOptions().threads(threads))) {
+             Session session = model.newSession(new SessionOptions().threads(threads).profile(profile))) {
             Map<String, Tensor> inputs = syntheticInputs(model, batch, seq);
             try {
                 for (int i = 0; i < warmup; i++) {
                     closeAll(session.run(inputs));
                 }
-                dev.compresso.engine.runtime.Plan.PROFILE_NANOS.clear();
+                before = session.profile();
                 for (int i = 0; i < runs; i++) {
                     long t0 = System.nanoTime();
                     Map<String, Tensor> r = session.run(inputs);
                     ms[i] = (System.nanoTime() - t0) / 1e6;
                     closeAll(r);
                 }
+                after = session.profile();
             } finally {
                 closeAll(inputs);
             }
         }
-        if (Boolean.getBoolean("compresso.profile")) {
-            // Diagnostics: wall time per operator type over the timed runs (-Dcompresso.profile=true).
-            long total = dev.compresso.engine.runtime.Plan.PROFILE_NANOS.values().stream().mapToLong(Long::longValue).sum();
-            dev.compresso.engine.runtime.Plan.PROFILE_NANOS.entrySet().stream()
+        if (profile) {
+            // Diagnostics: wall time per operator type over the timed runs (the warm-up runs subtracted).
+            Map<String, Long> timed = new HashMap<>();
+            for (Map.Entry<String, Long> e : after.entrySet()) {
+                timed.put(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L));
+            }
+            long total = timed.values().stream().mapToLong(Long::longValue).sum();
+            timed.entrySet().stream()
                     .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                     .forEach(e -> System.err.printf("profile %-22s %8.3f ms/run %5.1f%%%n", e.getKey(),
                             e.getValue() / 1e6 / runs, 100.0 * e.getValue() / Math.max(1, total)));

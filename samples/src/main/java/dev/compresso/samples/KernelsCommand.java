@@ -10,7 +10,6 @@ import dev.compresso.engine.weights.Fp32Panels;
 import dev.compresso.engine.weights.Int8Panels;
 import dev.compresso.engine.weights.PackedWeights;
 import dev.compresso.engine.weights.Panels;
-import dev.compresso.samples.bench.OpenBlas;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -4,12 +4,14 @@ import dev.compresso.engine.ActivationObserver;
 import dev.compresso.engine.DType;
 import dev.compresso.engine.ModelException;
 import dev.compresso.engine.Tensor;
-import dev.compresso.engine.graph.Attention;
 import dev.compresso.engine.graph.Graph;
-import dev.compresso.engine.graph.LayerNorm;
 import dev.compresso.engine.graph.Linear;
 import dev.compresso.engine.graph.Node;
 import dev.compresso.engine.graph.ValueInfo;
+import dev.compresso.engine.runtime.ops.Ctx;
+import dev.compresso.engine.runtime.ops.Operator;
+import dev.compresso.engine.runtime.ops.Operators;
+import dev.compresso.engine.runtime.ops.Vals;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Cleaner;
@@ -43,6 +45,10 @@ public final class Plan {
     private final int threads;
     private final ActivationObserver observer;
     private final Node[] nodes;
+    /** Per node: its operator, resolved once here. */
+    private final Operator[] ops;
+    /** Nanoseconds per operator type summed over runs, or null when not profiling. */
+    private final Map<String, Long> profile;
     /** Per value name: number of reads (node inputs). */
     private final Map<String, Integer> uses = new HashMap<>();
     private final Set<String> outputs = new HashSet<>();
@@ -61,7 +67,7 @@ public final class Plan {
     private static final Cleaner CLEANER = Cleaner.create();
 
     /** The nodes to run for some outputs, how often each value is read, and those outputs. */
-    private record Selection(Node[] nodes, Map<String, Integer> uses, Set<String> outputs) {}
+    private record Selection(Node[] nodes, Operator[] ops, Map<String, Integer> uses, Set<String> outputs) {}
 
     /** Closes a plan's buffer arenas; holds no reference to the plan. */
     private record Release(Set<Arena> arenas) implements Runnable {
@@ -82,11 +88,27 @@ public final class Plan {
      * @param observer linear-input observer, or null
      */
     public Plan(Graph graph, String where, int threads, ActivationObserver observer) {
+        this(graph, where, threads, observer, false);
+    }
+
+    /**
+     * @param graph    the graph (validated)
+     * @param where    file or graph name for messages
+     * @param threads  worker threads
+     * @param observer linear-input observer, or null
+     * @param profile  whether to sum wall time per operator type ({@link #profile()})
+     */
+    public Plan(Graph graph, String where, int threads, ActivationObserver observer, boolean profile) {
         this.graph = graph;
         this.where = where;
         this.threads = threads;
         this.observer = observer;
+        this.profile = profile ? new ConcurrentHashMap<>() : null;
         this.nodes = graph.nodes().toArray(new Node[0]);
+        this.ops = new Operator[nodes.length];
+        for (int i = 0; i < nodes.length; i++) {
+            ops[i] = Operators.resolve(nodes[i]);
+        }
         for (Node n : nodes) {
             for (String in : n.inputs()) {
                 if (!in.isEmpty()) {
@@ -108,7 +130,7 @@ public final class Plan {
                 lookups.putIfAbsent(n.inputs().get(1), n);
             }
         }
-        this.all = new Selection(nodes, uses, outputs);
+        this.all = new Selection(nodes, ops, uses, outputs);
         this.cleanable = CLEANER.register(this, new Release(arenas));
     }
 
@@ -116,14 +138,17 @@ public final class Plan {
     private Selection select(Set<String> wanted) {
         Set<String> live = new HashSet<>(wanted);
         List<Node> kept = new ArrayList<>();
+        List<Operator> keptOps = new ArrayList<>();
         for (int i = nodes.length - 1; i >= 0; i--) {
             Node n = nodes[i];
             if (n.outputs().stream().anyMatch(live::contains)) {
                 kept.add(n);
+                keptOps.add(ops[i]);
                 live.addAll(n.inputs());
             }
         }
         java.util.Collections.reverse(kept);
+        java.util.Collections.reverse(keptOps);
         Map<String, Integer> reads = new HashMap<>();
         for (Node n : kept) {
             for (String in : n.inputs()) {
@@ -132,7 +157,7 @@ public final class Plan {
                 }
             }
         }
-        return new Selection(kept.toArray(new Node[0]), reads, Set.copyOf(wanted));
+        return new Selection(kept.toArray(new Node[0]), keptOps.toArray(new Operator[0]), reads, Set.copyOf(wanted));
     }
 
     /** Name of the input that BERT-style models read as a 0/1 attention mask. */
@@ -164,19 +189,12 @@ public final class Plan {
         }
     }
 
-    /** With {@code -Dcompresso.profile=true}, wall time per operator type is summed here (diagnostics). */
-    static final boolean PROFILE = Boolean.getBoolean("compresso.profile");
-    /** Nanoseconds per operator type, when profiling. */
-    public static final Map<String, Long> PROFILE_NANOS = new java.util.concurrent.ConcurrentHashMap<>();
-
-    /** Operators the runtime executes besides the reference ONNX ones. */
-    static final Set<String> FUSED = Set.of(Linear.OP, LayerNorm.OP, Attention.OP, Fused.FAKE_QUANT);
-
-    static boolean supported(Node n) {
-        if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx") && !n.domain().equals("dev.compresso")) {
-            return false;
-        }
-        return Ops.SUPPORTED.contains(n.op()) || FUSED.contains(n.op());
+    /**
+     * @return nanoseconds of wall time per operator type (a fused linear layer by its shape) summed over every
+     *         run so far, a snapshot; empty unless the plan was made to profile
+     */
+    public Map<String, Long> profile() {
+        return profile == null ? Map.of() : Map.copyOf(profile);
     }
 
     /**
@@ -192,7 +210,7 @@ public final class Plan {
             defined.add(v.name());
         }
         for (Node n : g.nodes()) {
-            if (!supported(n)) {
+            if (!Operators.isSupported(n)) {
                 throw new ModelException(where + ": unsupported operator " + (n.domain().isEmpty() ? "" : n.domain() + ".")
                         + n.op() + " at node '" + n.name() + "'");
             }
@@ -302,11 +320,13 @@ public final class Plan {
     private Map<String, Tensor> run(Map<String, Tensor> vals, Pool pool, Selection sel) throws ModelException {
         Node[] nodes = sel.nodes();
         Map<String, Integer> uses = sel.uses();
+        Operator[] ops = sel.ops();
         Set<String> outputs = sel.outputs();
-        Ctx c = new Ctx(pool, threads, observer, where, graph.opset());
+        Ctx c = new Ctx(pool::allocate, threads, observer, where, graph.opset());
         Map<String, Integer> left = new HashMap<>(uses);
         try {
-            for (Node n : nodes) {
+            for (int ni = 0; ni < nodes.length; ni++) {
+                Node n = nodes[ni];
                 List<String> ins = n.inputs();
                 Tensor[] in = new Tensor[ins.size()];
                 for (int i = 0; i < in.length; i++) {
@@ -316,16 +336,10 @@ public final class Plan {
                     }
                 }
                 Tensor[] out;
-                long t0 = PROFILE ? System.nanoTime() : 0;
+                long t0 = profile != null ? System.nanoTime() : 0;
                 try {
-                    out = switch (n) {
-                        case Linear l -> new Tensor[] {Fused.linear(l, in[0], c)};
-                        case LayerNorm l -> new Tensor[] {Fused.layerNorm(l, in, c)};
-                        case Attention a -> new Tensor[] {Fused.attention(a, in, c)};
-                        default -> n.op().equals(Fused.FAKE_QUANT) ? new Tensor[] {Fused.fakeQuant(in[0], c)}
-                                : Ops.run(n, in, c);
-                    };
-                } catch (Ops.Fail | IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException e) {
+                    out = ops[ni].forward(n, in, c);
+                } catch (Operator.Fail | IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException e) {
                     throw new ModelException(where + ": node '" + n.name() + "' (" + n.op() + ") failed: " + e.getMessage(), e);
                 } catch (Exhausted e) {
                     throw new ModelException(where + ": out of memory: node '" + n.name() + "' (" + n.op()
@@ -337,9 +351,9 @@ public final class Plan {
                     throw new ModelException(where + ": out of memory: node '" + n.name() + "' (" + n.op()
                             + ") with output " + n.outputs() + ": " + e.getMessage() + "; run smaller batches", e);
                 }
-                if (PROFILE) {
+                if (profile != null) {
                     String key = n instanceof Linear l ? "Linear " + l.outFeatures() + "x" + l.inFeatures() : n.op();
-                    PROFILE_NANOS.merge(key, System.nanoTime() - t0, Long::sum);
+                    profile.merge(key, System.nanoTime() - t0, Long::sum);
                 }
                 for (int i = 0; i < n.outputs().size() && i < out.length; i++) {
                     String name = n.outputs().get(i);
@@ -409,8 +423,8 @@ public final class Plan {
      */
     public static Tensor[] fold(Node n, Tensor[] in, long opset, String where) throws ModelException {
         try {
-            return Ops.run(n, in, new Ctx(null, 1, null, where, opset));
-        } catch (Ops.Fail | IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException e) {
+            return Operators.resolveOnnx(n).forward(n, in, new Ctx(null, 1, null, where, opset));
+        } catch (Operator.Fail | IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException e) {
             throw new ModelException(where + ": node '" + n.name() + "' (" + n.op() + ") failed: " + e.getMessage(), e);
         } catch (OutOfMemoryError e) {
             // A forged constant of a huge shape: the request failed, nothing was allocated.
@@ -424,7 +438,7 @@ public final class Plan {
      * @return whether the runtime can execute it
      */
     public static boolean isSupported(Node n) {
-        return supported(n);
+        return Operators.isSupported(n);
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.compresso.engine.runtime;
+package dev.compresso.engine.runtime.ops;
 
 import dev.compresso.engine.DType;
 import dev.compresso.engine.Tensor;
@@ -6,12 +6,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /** Typed element access for the generic (non-hot) paths. */
-final class Vals {
-    static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    static final ValueLayout.OfLong L = ValueLayout.JAVA_LONG_UNALIGNED;
-    static final ValueLayout.OfInt I = ValueLayout.JAVA_INT_UNALIGNED;
-    static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
-    static final ValueLayout.OfByte B = ValueLayout.JAVA_BYTE;
+public final class Vals {
+    public static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    public static final ValueLayout.OfLong L = ValueLayout.JAVA_LONG_UNALIGNED;
+    public static final ValueLayout.OfInt I = ValueLayout.JAVA_INT_UNALIGNED;
+    public static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
+    public static final ValueLayout.OfByte B = ValueLayout.JAVA_BYTE;
 
     private Vals() {}
 

@@ -1,4 +1,4 @@
-package dev.compresso.samples.bench;
+package dev.compresso.samples;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -10,16 +10,16 @@ import java.lang.invoke.MethodHandle;
 import java.util.Optional;
 
 /**
- * OpenBLAS (or any CBLAS) bound through the FFM API: the native baseline of the kernel benchmarks. It is
- * benchmark code only — the engine never calls native code. Install with {@code apt-get install -y
- * libopenblas-dev} (Debian/Ubuntu); when no library is found, {@link #load()} returns empty and the
- * benchmarks skip the OpenBLAS rows.
+ * OpenBLAS (or any CBLAS) bound through the FFM API: the native baseline rows of {@code kernels} ({@code jmh}
+ * has its own binding for its runners). It is benchmark code only — the engine never calls native code.
+ * Install with {@code apt-get install -y libopenblas-dev} (Debian/Ubuntu); when no library is found,
+ * {@link #load()} returns empty and the OpenBLAS rows are skipped.
  *
  * <p>Weights for OpenBLAS are a dense row-major {@code W[N][K]}; {@link #linear} computes
  * {@code C[M][N] = A[M][K] · Wᵀ} (no bias, no activation) with {@code cblas_sgemm}, or {@code cblas_sgemv}
  * when {@code M = 1}.
  */
-public final class OpenBlas {
+final class OpenBlas {
     private static final String[] LIBRARIES = {"libopenblas.so.0", "libopenblas.so", "libcblas.so.3",
             "libopenblas.dylib", "libopenblas.dll"};
     private static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
@@ -29,14 +29,12 @@ public final class OpenBlas {
 
     private static volatile Optional<OpenBlas> instance;
 
-    private final String library;
     private final MethodHandle sgemm;
     private final MethodHandle sgemv;
     private final MethodHandle setThreads;
 
-    private OpenBlas(String library, SymbolLookup lookup) {
+    private OpenBlas(SymbolLookup lookup) {
         Linker linker = Linker.nativeLinker();
-        this.library = library;
         this.sgemm = linker.downcallHandle(lookup.find("cblas_sgemm").orElseThrow(),
                 FunctionDescriptor.ofVoid(I, I, I, I, I, I, F, P, I, P, I, F, P, I), Linker.Option.critical(false));
         this.sgemv = linker.downcallHandle(lookup.find("cblas_sgemv").orElseThrow(),
@@ -49,9 +47,9 @@ public final class OpenBlas {
     /**
      * The first CBLAS library found ({@code libopenblas.so.0}, {@code libopenblas.so}, {@code libcblas.so.3}),
      * or empty when none is installed or none exports {@code cblas_sgemm} and {@code cblas_sgemv}. Needs
-     * {@code --enable-native-access=ALL-UNNAMED} to run without a warning.
+     * {@code --enable-native-access=dev.compresso.samples} to run without a warning.
      */
-    public static Optional<OpenBlas> load() {
+    static Optional<OpenBlas> load() {
         Optional<OpenBlas> o = instance;
         if (o == null) {
             synchronized (OpenBlas.class) {
@@ -60,7 +58,7 @@ public final class OpenBlas {
                     o = Optional.empty();
                     for (String name : LIBRARIES) {
                         try {
-                            o = Optional.of(new OpenBlas(name, SymbolLookup.libraryLookup(name, Arena.global())));
+                            o = Optional.of(new OpenBlas(SymbolLookup.libraryLookup(name, Arena.global())));
                             break;
                         } catch (IllegalArgumentException | java.util.NoSuchElementException e) {
                             // not installed under this name, or not a CBLAS: try the next one
@@ -73,22 +71,12 @@ public final class OpenBlas {
         return o;
     }
 
-    /** The library file name that was loaded. */
-    public String library() {
-        return library;
-    }
-
-    /** Whether {@link #setThreads} has an effect ({@code openblas_set_num_threads} is exported). */
-    public boolean canSetThreads() {
-        return setThreads != null;
-    }
-
     /**
      * Sets OpenBLAS's thread count (process-wide) if the library supports it.
      *
      * @throws IllegalArgumentException if {@code threads < 1}
      */
-    public void setThreads(int threads) {
+    void setThreads(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
@@ -107,7 +95,7 @@ public final class OpenBlas {
      *
      * @throws IllegalArgumentException if a size is negative or a segment is too small or not native
      */
-    public void linear(MemorySegment a, int m, MemorySegment w, int n, int k, MemorySegment c) {
+    void linear(MemorySegment a, int m, MemorySegment w, int n, int k, MemorySegment c) {
         if (m < 0 || n < 0 || k < 0) {
             throw new IllegalArgumentException("negative shape [" + m + ", " + n + ", " + k + "]");
         }

@@ -1,31 +1,47 @@
-package dev.compresso.engine.runtime;
+package dev.compresso.engine.runtime.ops;
 
-import static dev.compresso.engine.runtime.Vals.F;
+import static dev.compresso.engine.runtime.ops.Operator.fail;
+import static dev.compresso.engine.runtime.ops.Shapes.axis;
+import static dev.compresso.engine.runtime.ops.Vals.F;
 
 import dev.compresso.engine.DType;
 import dev.compresso.engine.Tensor;
 import dev.compresso.engine.graph.Node;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.List;
 
 /** ONNX quantization operators, faithful to ONNX Runtime's arithmetic (asymmetric uint8, round half to even). */
-final class Quant {
-    private Quant() {}
+final class QuantOps implements Operator {
+    @Override
+    public List<String> names() {
+        return List.of("MatMulInteger", "DynamicQuantizeLinear", "DequantizeLinear", "QuantizeLinear");
+    }
+
+    @Override
+    public Tensor[] forward(Node n, Tensor[] in, Ctx c) {
+        return switch (n.op()) {
+            case "MatMulInteger" -> new Tensor[] {matMulInteger(in, c)};
+            case "DynamicQuantizeLinear" -> dynamicQuantizeLinear(in[0], c);
+            case "DequantizeLinear" -> new Tensor[] {dequantizeLinear(n, in, c)};
+            default -> new Tensor[] {quantizeLinear(n, in, c)};
+        };
+    }
 
     /** {@code A·B} in int32 with zero points; A is {@code [..., M, K]}, B is {@code [K, N]}. */
     static Tensor matMulInteger(Tensor[] in, Ctx c) {
         Tensor a = in[0], b = in[1];
         Tensor za = in.length > 2 ? in[2] : null, zb = in.length > 3 ? in[3] : null;
         if (b.rank() != 2 || a.rank() < 2) {
-            throw Ops.fail("MatMulInteger supports A of rank >= 2 and 2-D B, got " + Arrays.toString(a.shape())
+            throw fail("MatMulInteger supports A of rank >= 2 and 2-D B, got " + Arrays.toString(a.shape())
                     + " x " + Arrays.toString(b.shape()));
         }
         int k = (int) a.dim(a.rank() - 1), n = (int) b.dim(1), m = (int) (a.size() / Math.max(k, 1));
         if (b.dim(0) != k) {
-            throw Ops.fail("MatMulInteger shapes " + Arrays.toString(a.shape()) + " x " + Arrays.toString(b.shape()));
+            throw fail("MatMulInteger shapes " + Arrays.toString(a.shape()) + " x " + Arrays.toString(b.shape()));
         }
         if (za != null && za.size() != 1) {
-            throw Ops.fail("MatMulInteger: per-row a_zero_point is not supported");
+            throw fail("MatMulInteger: per-row a_zero_point is not supported");
         }
         int zA = za == null ? 0 : (int) Vals.getLong(za.dtype(), za.data(), 0);
         int[] bi = new int[k * n];
@@ -80,7 +96,7 @@ final class Quant {
 
     static Tensor[] dynamicQuantizeLinear(Tensor x, Ctx c) {
         if (x.dtype() != DType.FLOAT) {
-            throw Ops.fail("DynamicQuantizeLinear of " + x.dtype());
+            throw fail("DynamicQuantizeLinear of " + x.dtype());
         }
         long n = x.size();
         float[] p = dynamicParams(x.data(), n);
@@ -105,13 +121,13 @@ final class Quant {
         int r = x.rank();
         long inner = 1, dim = 1;
         if (per > 1) {
-            int ax = Ops.axis(nd.intAttr("axis", 1), r, "DequantizeLinear");
+            int ax = axis(nd.intAttr("axis", 1), r, "DequantizeLinear");
             dim = x.dim(ax);
             for (int d = ax + 1; d < r; d++) {
                 inner *= x.dim(d);
             }
             if (dim != per) {
-                throw Ops.fail("DequantizeLinear: " + per + " scales for axis of size " + dim);
+                throw fail("DequantizeLinear: " + per + " scales for axis of size " + dim);
             }
         }
         for (long i = 0, n = x.size(); i < n; i++) {
@@ -128,7 +144,7 @@ final class Quant {
         DType t = zp == null ? DType.UINT8 : zp.dtype();
         int lo = t == DType.INT8 ? -128 : 0, hi = t == DType.INT8 ? 127 : 255;
         if (scale.size() != 1) {
-            throw Ops.fail("QuantizeLinear: per-axis scales are not supported");
+            throw fail("QuantizeLinear: per-axis scales are not supported");
         }
         float s = scale.data().getAtIndex(F, 0);
         long z = zp == null ? 0 : Vals.getLong(t, zp.data(), 0);

@@ -1,136 +1,55 @@
-package dev.compresso.engine.runtime;
+package dev.compresso.engine.runtime.ops;
 
-import static dev.compresso.engine.runtime.Vals.F;
+import static dev.compresso.engine.runtime.ops.Operator.fail;
+import static dev.compresso.engine.runtime.ops.Shapes.axis;
+import static dev.compresso.engine.runtime.ops.Shapes.bstrides;
+import static dev.compresso.engine.runtime.ops.Shapes.broadcast;
+import static dev.compresso.engine.runtime.ops.Vals.F;
 
 import dev.compresso.engine.DType;
 import dev.compresso.engine.Tensor;
 import dev.compresso.engine.graph.Attention;
-import dev.compresso.engine.graph.LayerNorm;
-import dev.compresso.engine.graph.Linear;
-import dev.compresso.engine.kernel.Kernels;
+import dev.compresso.engine.graph.Node;
 import dev.compresso.engine.kernel.KernelPool;
+import dev.compresso.engine.kernel.Kernels;
 import dev.compresso.engine.weights.Panels;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.List;
 
-/** Execution of the fused engine operators. */
-final class Fused {
-    /**
-     * Op name of the fused dynamic fake-quantization ONNX Runtime's int8 models imply: per-tensor asymmetric
-     * uint8 quantization ({@code DynamicQuantizeLinear}) immediately dequantized, so the following
-     * {@link Linear} with int8 weights reproduces {@code MatMulInteger} exactly up to fp32 rounding.
-     */
-    static final String FAKE_QUANT = "DynamicFakeQuant";
-
-    private Fused() {}
-
-    static Tensor linear(Linear l, Tensor x, Ctx c) {
-        int k = l.inFeatures(), n = l.outFeatures();
-        if (x.dtype() != DType.FLOAT || x.rank() < 1 || x.dim(x.rank() - 1) != k) {
-            throw Ops.fail("input " + x + " does not fit weights [" + n + ", " + k + "]");
-        }
-        int m = Math.toIntExact(x.size() / Math.max(k, 1));
-        long[] os = x.shape();
-        os[os.length - 1] = n;
-        Tensor y = c.alloc(DType.FLOAT, os);
-        if (l.channelInverse() != null && !l.isStatic()) {
-            // Channel factors outside static int8: divide the input by them first (x · (1 / f)).
-            x = divide(x, l.channelInverse(), m, k, c);
-        }
-        if (c.observer != null) {
-            // The observer sees what the weights multiply: with channel factors, x ⊘ f.
-            Tensor seen = l.channelInverse() != null && l.isStatic()
-                    ? divide(x, Kernels.channelInverse(1f, l.channelFactors()), m, k, c) : x;
-            c.observer.linearInput(l.name(), seen.data(), m, k);
-        }
-        if (l.isStatic()) {
-            if (!(l.weights() instanceof dev.compresso.engine.weights.Int8Panels q)) {
-                throw Ops.fail("static activation scale needs int8 weights, has " + l.weights().format());
-            }
-            if (l.channelInverse() != null) {
-                Kernels.linearInt8Static(x.data(), m, q, l.staticActivationScale(), l.channelInverse(), l.biasSegment(),
-                        l.activation(), y.data(), c.threads);
-            } else {
-                Kernels.linearInt8Static(x.data(), m, q, l.staticActivationScale(), l.biasSegment(), l.activation(),
-                        y.data(), c.threads);
-            }
-            return y;
-        }
-
-        // The kernels apply the activation (exact GELU included) in vector lanes to each finished block of the
-        // product, while it is still in cache: a separate scalar pass over the FFN output cost a third of a
-        // MiniLM inference.
-        Kernels.linear(x.data(), m, l.weights(), l.biasSegment(), l.activation(), y.data(), l.int8Mode(), c.threads);
-        return y;
+/** The fused multi-head {@link Attention} over {@code [B, S, H*D]} q, k, v and an optional additive mask. */
+final class AttentionOp implements Operator {
+    @Override
+    public List<String> names() {
+        return List.of("Attention");
     }
 
-    /** {@code x · inv} per channel (the last dimension), into a new buffer. */
-    private static Tensor divide(Tensor x, float[] inv, int m, int k, Ctx c) {
-        Tensor xs = c.alloc(DType.FLOAT, x.shape());
-        MemorySegment src = x.data(), dst = xs.data();
-        for (long r = 0; r < m; r++) {
-            for (int j = 0; j < k; j++) {
-                long o = r * k + j;
-                dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, o,
-                        src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, o) * inv[j]);
-            }
+    @Override
+    public Tensor[] forward(Node n, Tensor[] in, Ctx c) {
+        if (!(n instanceof Attention a)) {
+            throw fail("unsupported operator " + n.op());
         }
-        return xs;
-    }
-
-    static Tensor layerNorm(LayerNorm ln, Tensor[] in, Ctx c) {
-        Tensor x = in[0];
-        if (in.length > 1 && in[1] != null) {
-            Tensor r = in[1];
-            // Fuse the residual add only when shapes agree; broadcast adds (e.g. position embeddings) go generic.
-            if (!Arrays.equals(r.shape(), x.shape())) {
-                x = Ops.binary("Add", x, r, c);
-                in = new Tensor[] {x};
-            }
-        }
-        int ch = ln.channels();
-        if (x.dtype() != DType.FLOAT || x.rank() < 1 || x.dim(x.rank() - 1) != ch) {
-            throw Ops.fail("input " + x + " does not fit " + ch + " channels");
-        }
-        Tensor y = c.alloc(DType.FLOAT, x.shape());
-        int rows = Math.toIntExact(x.size() / Math.max(ch, 1));
-        float[] g = ln.gamma(), b = ln.beta();
-        float eps = ln.epsilon();
-        MemorySegment xs = x.data(), rs = in.length > 1 && in[1] != null ? in[1].data() : null, ys = y.data();
-        int t = Math.min(c.threads, Math.max(1, rows / 16));
-        KernelPool.run(t, id -> {
-            float[] row = new float[ch], tmp = rs == null ? null : new float[ch];
-            for (int r = rows * id / t; r < rows * (id + 1) / t; r++) {
-                long off = (long) r * ch * 4;
-                MemorySegment.copy(xs, F, off, row, 0, ch);
-                if (tmp != null) {
-                    MemorySegment.copy(rs, F, off, tmp, 0, ch);
-                }
-                Kernels.layerNorm(row, tmp, g, b, eps, ch);
-                MemorySegment.copy(row, 0, ys, F, off, ch);
-            }
-        });
-        return y;
+        return new Tensor[] {attention(a, in, c)};
     }
 
     static Tensor attention(Attention a, Tensor[] in, Ctx c) {
         Tensor q = in[0], k = in[1], v = in[2], mask = in.length > 3 ? in[3] : null;
         if (q.rank() != 3 || !Arrays.equals(q.shape(), k.shape()) || !Arrays.equals(q.shape(), v.shape())) {
-            throw Ops.fail("q, k, v must be [B, S, H*D] of one shape: " + q + ", " + k + ", " + v);
+            throw fail("q, k, v must be [B, S, H*D] of one shape: " + q + ", " + k + ", " + v);
         }
         int bsz = (int) q.dim(0), s = (int) q.dim(1), hd = (int) q.dim(2), h = a.heads();
         if (hd % h != 0) {
-            throw Ops.fail("hidden size " + hd + " is not a multiple of " + h + " heads");
+            throw fail("hidden size " + hd + " is not a multiple of " + h + " heads");
         }
         int d = hd / h;
         long[] msk = null;
         long[] mshape = {bsz, h, s, s};
         if (mask != null) {
             if (mask.dtype() != DType.FLOAT || mask.rank() > 4) {
-                throw Ops.fail("attention mask must be float of rank <= 4: " + mask);
+                throw fail("attention mask must be float of rank <= 4: " + mask);
             }
-            Ops.broadcast(mask.shape(), mshape);
-            msk = Ops.bstrides(mask.shape(), mshape);
+            broadcast(mask.shape(), mshape);
+            msk = bstrides(mask.shape(), mshape);
         }
         Tensor out = c.alloc(DType.FLOAT, q.shape());
         float scale = a.scale();
@@ -321,21 +240,5 @@ final class Fused {
                     oAll, head * d, hd);
         }
         MemorySegment.copy(oAll, 0, O, F, base * 4, s * hd);
-    }
-
-    static Tensor fakeQuant(Tensor x, Ctx c) {
-        if (x.dtype() != DType.FLOAT) {
-            throw Ops.fail(FAKE_QUANT + " of " + x.dtype());
-        }
-        long n = x.size();
-        float[] p = Quant.dynamicParams(x.data(), n);
-        float scale = p[0], zp = p[1];
-        Tensor y = c.alloc(DType.FLOAT, x.shape());
-        MemorySegment s = x.data(), d = y.data();
-        for (long i = 0; i < n; i++) {
-            float q = scale == 0f ? zp : Math.clamp((float) Math.rint(s.getAtIndex(F, i) / scale) + zp, 0f, 255f);
-            d.setAtIndex(F, i, (q - zp) * scale);
-        }
-        return y;
     }
 }

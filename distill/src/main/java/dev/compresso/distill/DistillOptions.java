@@ -23,6 +23,9 @@ import java.nio.file.Path;
  * @param similarityWeight weight of the in-batch similarity loss: the squared difference between the student's and
  *                        the teacher's cosine-similarity matrices of the batch's pooled embeddings (relational
  *                        distillation; it teaches the neighbourhoods that recall@k measures)
+ * @param crops           whether each sentence is also seen as a random contiguous part of itself (a second, shorter
+ *                        view in the same step, labelled by the teacher on the fly): short texts such as titles or
+ *                        package descriptions then look less foreign to the student
  * @param seed            seed of the data order and dropout: the same seed and thread count replay a run bit for bit
  * @param threads         worker threads
  * @param checkpoint      checkpoint file written every {@code checkpointEvery} steps and at the end, or {@code null}
@@ -31,7 +34,7 @@ import java.nio.file.Path;
  */
 public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchSize, int maxLength, float lr,
         float warmupFraction, boolean cosineDecay, float weightDecay, float clipNorm, float dropout, float cosineWeight,
-        float pooledMseWeight, float hiddenWeight, float attentionWeight, float similarityWeight, long seed, int threads, Path checkpoint,
+        float pooledMseWeight, float hiddenWeight, float attentionWeight, float similarityWeight, boolean crops, long seed, int threads, Path checkpoint,
         int checkpointEvery, Path resume) {
 
     public DistillOptions {
@@ -57,7 +60,7 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
 
     /** The default recipe for a 3-layer student of a 6-layer embedding model. */
     public static DistillOptions defaults() {
-        return new DistillOptions(new int[] {0, 2, 4}, 1, 0, 32, 128, 3e-4f, 0.05f, false, 0.01f, 1.0f, 0f, 1f, 0f, 1f, 0f, 0f,
+        return new DistillOptions(new int[] {0, 2, 4}, 1, 0, 32, 128, 3e-4f, 0.05f, false, 0.01f, 1.0f, 0f, 1f, 0f, 1f, 0f, 0f, false,
                 42, dev.compresso.engine.kernel.KernelPool.cores(), null, 200, null);
     }
 
@@ -69,49 +72,55 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
     /** A copy with other fields; {@code with} helpers keep call sites short. */
     public DistillOptions withLayers(int[] l) {
         return new DistillOptions(l, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay, weightDecay,
-                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads, checkpoint,
+                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withSteps(int ep, long steps) {
         return new DistillOptions(layers, ep, steps, batchSize, maxLength, lr, warmupFraction, cosineDecay, weightDecay,
-                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads, checkpoint,
+                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withBatch(int batch, int maxLen) {
         return new DistillOptions(layers, epochs, maxSteps, batch, maxLen, lr, warmupFraction, cosineDecay, weightDecay,
-                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads, checkpoint,
+                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withOptimizer(float rate, float warm, boolean cosine, float decay, float clip) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, rate, warm, cosine, decay, clip, dropout,
-                cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads, checkpoint, checkpointEvery,
+                cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads, checkpoint, checkpointEvery,
                 resume);
     }
 
     public DistillOptions withLosses(float cos, float pooledMse, float hidden, float attention) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, dropout, cos, pooledMse, hidden, attention, similarityWeight, seed, threads, checkpoint, checkpointEvery,
+                weightDecay, clipNorm, dropout, cos, pooledMse, hidden, attention, similarityWeight, crops, seed, threads, checkpoint, checkpointEvery,
                 resume);
     }
 
     public DistillOptions withSimilarity(float weight) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, weight, seed,
+                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, weight, crops, seed,
                 threads, checkpoint, checkpointEvery, resume);
+    }
+
+    public DistillOptions withCrops(boolean c) {
+        return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
+                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight,
+                similarityWeight, c, seed, threads, checkpoint, checkpointEvery, resume);
     }
 
     public DistillOptions withRun(long s, int t, float drop) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, drop, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, s, t, checkpoint,
+                weightDecay, clipNorm, drop, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, s, t, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withCheckpoint(Path file, int every, Path resumeFrom) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, seed, threads,
+                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads,
                 file, every, resumeFrom);
     }
 
@@ -124,7 +133,7 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
                 + batchSize + " maxLength=" + maxLength + " lr=" + lr + " warmup=" + warmupFraction + " cosine="
                 + cosineDecay + " decay=" + weightDecay + " clip=" + clipNorm + " dropout=" + dropout + " losses="
                 + cosineWeight + "/" + pooledMseWeight + "/" + hiddenWeight + "/" + attentionWeight
-                + (similarityWeight == 0 ? "" : "/similarity " + similarityWeight) + " seed=" + seed
+                + (similarityWeight == 0 ? "" : "/similarity " + similarityWeight) + (crops ? " crops" : "") + " seed=" + seed
                 + " threads=" + threads + " corpus=" + corpusSize + ":" + Long.toHexString(corpusHash);
     }
 }

@@ -159,6 +159,26 @@ public final class Distiller {
                 r.lastLoss(), r.progress(), r.steadyTokensPerSecond());
     }
 
+    /**
+     * A random contiguous part of a sentence's words, at least one token and at most all but one, framed by the
+     * sentence's own first and last tokens ({@code [CLS]}, {@code [SEP]}); {@code null} when the sentence has
+     * fewer than two tokens between them. Deterministic in {@code key}.
+     */
+    static int[] crop(int[] s, long key) {
+        int inner = s.length - 2;
+        if (inner < 2) {
+            return null;
+        }
+        SplittableRandom r = new SplittableRandom(key);
+        int len = 1 + r.nextInt(inner - 1);
+        int start = 1 + r.nextInt(inner - len + 1);
+        int[] c = new int[len + 2];
+        c[0] = s[0];
+        System.arraycopy(s, start, c, 1, len);
+        c[len + 1] = s[s.length - 1];
+        return c;
+    }
+
     private static int[] truncate(int[] s, int max) {
         int[] t = java.util.Arrays.copyOf(s, max);
         t[max - 1] = s[s.length - 1]; // keep the closing [SEP]
@@ -229,6 +249,15 @@ public final class Distiller {
                 List<int[]> seqs = new ArrayList<>();
                 for (int i = first; i < Math.min(n, first + bs); i++) {
                     seqs.add(data.get(order[i]));
+                }
+                if (o.crops()) {
+                    int count = seqs.size();
+                    for (int i = 0; i < count; i++) {
+                        int[] c = crop(seqs.get(i), o.seed() * 0xC2B2AE3D27D4EB4FL + step * 0x165667B19E3779F9L + i);
+                        if (c != null) {
+                            seqs.add(c);
+                        }
+                    }
                 }
                 TokenBatch batch = TokenBatch.of(seqs);
                 int rows = batch.rows(), b = batch.count();

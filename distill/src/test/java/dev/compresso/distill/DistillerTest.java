@@ -2,6 +2,7 @@ package dev.compresso.distill;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -84,6 +85,28 @@ class DistillerTest {
         try (Session s = m.newSession()) {
             return s.run(in).get(output).toFloatArray();
         }
+    }
+
+    @Test
+    void cropsAreContiguousFramedAndDeterministic() {
+        int[] s = {101, 5, 6, 7, 8, 9, 102};
+        java.util.Set<Integer> lengths = new java.util.HashSet<>();
+        for (long key = 0; key < 200; key++) {
+            int[] c = Distiller.crop(s, key);
+            assertArrayEquals(c, Distiller.crop(s, key), "deterministic");
+            assertEquals(101, c[0]);
+            assertEquals(102, c[c.length - 1]);
+            int len = c.length - 2;
+            assertTrue(len >= 1 && len <= 4, "between one word and all but one: " + len);
+            int start = c[1] - 5 + 1;
+            for (int i = 0; i < len; i++) {
+                assertEquals(s[start + i], c[1 + i], "contiguous");
+            }
+            lengths.add(len);
+        }
+        assertEquals(4, lengths.size(), "every length occurs");
+        assertNull(Distiller.crop(new int[] {101, 5, 102}, 1));
+        assertNull(Distiller.crop(new int[] {101, 102}, 1));
     }
 
     @Test

@@ -30,7 +30,7 @@ final class DistillCommand implements Command {
     public String usage() {
         return "distill --teacher IN --corpus FILE --out OUT [--layers 0,2,4] [--epochs E] [--steps N] "
                 + "[--loss embedding|hidden|attention] [--batch B] [--lr X] [--warmup F] [--schedule linear|cosine] "
-                + "[--max-length L] [--no-truncate] [--dropout P] [--similarity W] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
+                + "[--max-length L] [--no-truncate] [--dropout P] [--similarity W] [--crops] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
                 + "[--resume CKPT] [--eval FILE] [--snapshot-every N] [--tokenizer T] [--labels FILE [--temperature T] [--alpha A] "
                 + "[--hard-baseline] [--limit N]]";
     }
@@ -51,6 +51,7 @@ final class DistillCommand implements Command {
         int maxLength = args.getInt("max-length", 128);
         double dropout = args.getDouble("dropout", 0);
         double similarity = args.getDouble("similarity", DistillOptions.defaults().similarityWeight());
+        boolean crops = args.flag("crops") || DistillOptions.defaults().crops();
         int seed = args.getInt("seed", 42);
         int threads = args.getInt("threads", KernelPool.cores());
         String ckpt = args.get("checkpoint");
@@ -100,7 +101,7 @@ final class DistillCommand implements Command {
         try {
             o = DistillOptions.defaults().withLayers(layers).withSteps(epochs, steps).withBatch(batch, maxLength)
                     .withOptimizer((float) lr, (float) warmup, schedule.equals("cosine"), 0.01f, 1.0f)
-                    .withLosses(cos, 0f, hidden, attention).withSimilarity((float) similarity).withRun(seed, threads, (float) dropout)
+                    .withLosses(cos, 0f, hidden, attention).withSimilarity((float) similarity).withCrops(crops).withRun(seed, threads, (float) dropout)
                     .withCheckpoint(ckptPath, every, resume == null ? null : Path.of(resume));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

@@ -12,8 +12,8 @@ module dev.compresso.engine {
     exports dev.compresso.engine.kernel;
     exports dev.compresso.engine.text;
     // Not API: the project's own modules only. Users save with Model.save and read JSON with their own library.
-    exports dev.compresso.engine.json to dev.compresso.samples;
-    exports dev.compresso.engine.format to dev.compresso.samples;
+    exports dev.compresso.engine.json to dev.compresso.samples, dev.compresso.jmh;
+    exports dev.compresso.engine.format to dev.compresso.samples, dev.compresso.jmh;
     // dev.compresso.engine.onnx, .runtime and .runtime.ops are internal: Model.load, Session and SessionOptions
     // are their API.
 }

@@ -58,9 +58,13 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
                 + ", clip " + clip + ", dropout " + dropout + ", threads " + threads;
     }
 
-    /** The default recipe for a 3-layer student of a 6-layer embedding model. */
+    /**
+     * The default recipe for a 3-layer student of a 6-layer embedding model (measured best of those tried, see
+     * docs/distillation.md): layers 0, 2, 4; one epoch of batches of 32; AdamW at lr 1e-3, 5% warm-up, linear
+     * decay; pooled cosine + hidden-state MSE; crop views on.
+     */
     public static DistillOptions defaults() {
-        return new DistillOptions(new int[] {0, 2, 4}, 1, 0, 32, 128, 3e-4f, 0.05f, false, 0.01f, 1.0f, 0f, 1f, 0f, 1f, 0f, 0f, false,
+        return new DistillOptions(new int[] {0, 2, 4}, 1, 0, 32, 128, 1e-3f, 0.05f, false, 0.01f, 1.0f, 0f, 1f, 0f, 1f, 0f, 0f, true,
                 42, dev.compresso.engine.kernel.KernelPool.cores(), null, 200, null);
     }
 

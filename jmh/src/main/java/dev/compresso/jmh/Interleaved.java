@@ -22,7 +22,8 @@ import java.util.List;
  * Workloads:
  * <ul>
  *   <li>any {@link MiniLmBenchmark} engine ({@code compresso}, {@code ort}, {@code compresso-int8}, ...): one
- *       inference of all-MiniLM-L6-v2 at the batch given, 128 tokens;
+ *       inference of all-MiniLM-L6-v2 at the batch given, 128 tokens; {@code compresso@FILE}: our engine on any
+ *       model file with MiniLM's inputs (a distilled student, a pruned model);
  *   <li>{@code attention}: {@link AttentionBenchmark}'s fused attention at the batch given;
  *   <li>{@code gemmMxNxK}: one fp32 GEMM of that shape ({@link GemmWorkload}; the batch argument is ignored).
  * </ul>

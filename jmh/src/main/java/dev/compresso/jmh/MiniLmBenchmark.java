@@ -93,7 +93,8 @@ public class MiniLmBenchmark {
             long[][] x = inputs(batch, seq);
             long[] shape = {batch, seq};
             if (engine.startsWith("compresso")) {
-                model = switch (engine) {
+                int at = engine.indexOf('@');
+                model = at >= 0 ? Model.load(Path.of(engine.substring(at + 1))) : switch (engine) {
                     case "compresso-int8" -> compressed(p, Quantizer.Mode.INT8);
                     case "compresso-fp16" -> compressed(p, Quantizer.Mode.FP16);
                     default -> Model.load(p);

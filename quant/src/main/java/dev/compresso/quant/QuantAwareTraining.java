@@ -148,7 +148,7 @@ public final class QuantAwareTraining {
         }
         DistillOptions d = DistillOptions.defaults().withLayers(keep).withSteps(1, options.steps())
                 .withBatch(options.batchSize(), DistillOptions.defaults().maxLength())
-                .withOptimizer(options.lr(), 0.05f, false, 0f, 1.0f).withLosses(1f, 0f, 1f, 0f)
+                .withOptimizer(options.lr(), 0.05f, false, 0f, 1.0f).withLosses(1f, 0f, 1f, 0f).withCrops(false)
                 .withRun(options.seed(), options.threads(), 0f);
         long perEpoch = (corpus.size() + options.batchSize() - 1) / options.batchSize();
         if (options.steps() > perEpoch) {

@@ -30,7 +30,7 @@ final class DistillCommand implements Command {
     public String usage() {
         return "distill --teacher IN --corpus FILE --out OUT [--layers 0,2,4] [--epochs E] [--steps N] "
                 + "[--loss embedding|hidden|attention] [--batch B] [--lr X] [--warmup F] [--schedule linear|cosine] "
-                + "[--max-length L] [--no-truncate] [--dropout P] [--similarity W] [--crops] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
+                + "[--max-length L] [--no-truncate] [--dropout P] [--similarity W] [--crops|--no-crops] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
                 + "[--resume CKPT] [--eval FILE] [--snapshot-every N] [--tokenizer T] [--labels FILE [--temperature T] [--alpha A] "
                 + "[--hard-baseline] [--limit N]]";
     }
@@ -45,13 +45,13 @@ final class DistillCommand implements Command {
         int steps = args.getInt("steps", 0);
         String loss = args.get("loss", "hidden");
         int batch = args.getInt("batch", 32);
-        double lr = args.getDouble("lr", 3e-4);
+        double lr = args.getDouble("lr", DistillOptions.defaults().lr());
         double warmup = args.getDouble("warmup", 0.05);
         String schedule = args.get("schedule", "linear");
         int maxLength = args.getInt("max-length", 128);
         double dropout = args.getDouble("dropout", 0);
         double similarity = args.getDouble("similarity", DistillOptions.defaults().similarityWeight());
-        boolean crops = args.flag("crops") || DistillOptions.defaults().crops();
+        boolean crops = args.flag("crops") || (DistillOptions.defaults().crops() && !args.flag("no-crops"));
         int seed = args.getInt("seed", 42);
         int threads = args.getInt("threads", KernelPool.cores());
         String ckpt = args.get("checkpoint");

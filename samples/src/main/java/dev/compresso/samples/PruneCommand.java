@@ -110,7 +110,7 @@ final class PruneCommand implements Command {
                 int n = steps > 0 ? steps : Math.max(1, ids.size() / 32);
                 dev.compresso.distill.DistillOptions train = dev.compresso.distill.DistillOptions.defaults()
                         .withSteps(Math.max(1, (int) ((long) n * 32 / ids.size()) + 1), n)
-                        .withOptimizer(5e-4f, 0.05f, false, 0.01f, 1f).withRun(42, threads, 0f);
+                        .withOptimizer(5e-4f, 0.05f, false, 0.01f, 1f).withCrops(false).withRun(42, threads, 0f);
                 System.err.printf(Locale.ROOT, "gradual pruning: %d fine-tuning steps of 32 sentences from %s%n", n, finetune);
                 r = dev.compresso.prune.GradualPruner.run(model.graph(), ids, o, train,
                         new dev.compresso.prune.GradualPruner.Schedule(0.75, 10), line -> System.err.println("  " + line));

@@ -175,37 +175,29 @@ public final class Encoder {
             }
         }
         if (tables) {
-            wordQ = new float[word.value.length];
-            positionQ = new float[position.value.length];
+            wordQ.values = new float[word.value.length];
+            positionQ.values = new float[position.value.length];
         }
     }
 
     /** Fake-quantized copies of the word and position tables under QAT, refreshed when the tables change. */
-    private float[] wordQ;
-    private float[] positionQ;
-    private int wordQVersion = -1;
-    private int positionQVersion = -1;
+    private final QuantizedTable wordQ = new QuantizedTable();
+    private final QuantizedTable positionQ = new QuantizedTable();
 
-    private float[] wordTable(int threads) {
-        if (wordQ == null) {
-            return word.value;
-        }
-        if (wordQVersion != word.version()) {
-            FakeQuant.weights(word.value, word.rows(), word.cols(), wordQ, threads);
-            wordQVersion = word.version();
-        }
-        return wordQ;
-    }
+    private static final class QuantizedTable {
+        float[] values;
+        int version = -1;
 
-    private float[] positionTable(int threads) {
-        if (positionQ == null) {
-            return position.value;
+        float[] of(Param p, int threads) {
+            if (values == null) {
+                return p.value;
+            }
+            if (version != p.version()) {
+                FakeQuant.weights(p.value, p.rows(), p.cols(), values, threads);
+                version = p.version();
+            }
+            return values;
         }
-        if (positionQVersion != position.version()) {
-            FakeQuant.weights(position.value, position.rows(), position.cols(), positionQ, threads);
-            positionQVersion = position.version();
-        }
-        return positionQ;
     }
 
     /** The learned activation scales ({@code [layer][4]}, as {@link #quantize}), or null when QAT is off. */
@@ -338,7 +330,7 @@ public final class Encoder {
             p.out[i] = grow(p.out[i], (long) r * h);
         }
         float[] e = p.emb;
-        float[] wt = wordTable(threads), pt = positionTable(threads);
+        float[] wt = wordQ.of(word, threads), pt = positionQ.of(position, threads);
         for (int b = 0; b < pk.count(); b++) {
             for (int i = 0; i < pk.lengths()[b]; i++) {
                 int row = pk.offsets()[b] + i, o = row * h;

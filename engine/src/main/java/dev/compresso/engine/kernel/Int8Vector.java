@@ -423,41 +423,20 @@ final class Int8Vector {
             }
             aScale.setAtIndex(JAVA_FLOAT_UNALIGNED, i, max / 127f);
             float inv = max == 0f ? 0f : 127f / max;
-            quantizeRow(a, r, k, inv, aq);
+            quantizeRow(a, r, k, inv, null, aq);
         }
     }
 
     static void quantizeRowsStaticChannels(MemorySegment a, int k, float[] inv, MemorySegment aq, int m0, int m1) {
         for (int i = m0; i < m1; i++) {
-            quantizeRowChannels(a, (long) i * k, k, inv, aq);
-        }
-    }
-
-    /** {@link #quantizeRow} with one inverse scale per channel, bit-identical to the scalar loop. */
-    private static void quantizeRowChannels(MemorySegment a, long r, int k, float[] inv, MemorySegment aq) {
-        int kk = 0;
-        if (L >= 8) {
-            for (; kk + L <= k; kk += L) {
-                FloatVector x = FloatVector.fromMemorySegment(F, a, (r + kk) * 4, LE).mul(FloatVector.fromArray(F, inv, kk));
-                x = x.blend(0f, x.test(VectorOperators.IS_NAN)).max(-127f).min(127f);
-                IntVector t = (IntVector) x.convert(VectorOperators.F2I, 0);
-                FloatVector frac = x.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
-                VectorMask<Integer> up = frac.compare(VectorOperators.GE, 0.5f).cast(I);
-                VectorMask<Integer> down = frac.compare(VectorOperators.LT, -0.5f).cast(I);
-                t = t.add(1, up).sub(1, down);
-                ((ByteVector) t.convertShape(VectorOperators.I2B, B, 0)).intoMemorySegment(aq, r + kk, LE);
-            }
-        }
-        for (; kk < k; kk++) {
-            int q = Math.round(a.getAtIndex(JAVA_FLOAT_UNALIGNED, r + kk) * inv[kk]);
-            aq.set(JAVA_BYTE, r + kk, (byte) Math.max(-127, Math.min(127, q)));
+            quantizeRow(a, (long) i * k, k, 0f, inv, aq);
         }
     }
 
     static void quantizeRowsStatic(MemorySegment a, int k, float scale, MemorySegment aq, int m0, int m1) {
         float inv = 1f / scale;
         for (int i = m0; i < m1; i++) {
-            quantizeRow(a, (long) i * k, k, inv, aq);
+            quantizeRow(a, (long) i * k, k, inv, null, aq);
         }
     }
 
@@ -465,13 +444,15 @@ final class Int8Vector {
      * {@code aq[r + j] = clamp(Math.round(a[r + j] · inv), -127, 127)}, bit-identical to the scalar loop: the
      * product is clamped first (which does not change the clamped result), NaN becomes 0 as
      * {@code Math.round} makes it, and rounding is done exactly as truncation plus a correction from the exact
-     * fraction ({@code x + 0.5f} would round wrongly just below one half).
+     * fraction ({@code x + 0.5f} would round wrongly just below one half). With {@code invs} (one inverse scale
+     * per channel) {@code inv} is ignored.
      */
-    private static void quantizeRow(MemorySegment a, long r, int k, float inv, MemorySegment aq) {
+    private static void quantizeRow(MemorySegment a, long r, int k, float inv, float[] invs, MemorySegment aq) {
         int kk = 0;
         if (L >= 8) {
             for (; kk + L <= k; kk += L) {
-                FloatVector x = FloatVector.fromMemorySegment(F, a, (r + kk) * 4, LE).mul(inv);
+                FloatVector x = FloatVector.fromMemorySegment(F, a, (r + kk) * 4, LE);
+                x = invs == null ? x.mul(inv) : x.mul(FloatVector.fromArray(F, invs, kk));
                 x = x.blend(0f, x.test(VectorOperators.IS_NAN)).max(-127f).min(127f);
                 IntVector t = (IntVector) x.convert(VectorOperators.F2I, 0);
                 FloatVector frac = x.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
@@ -482,7 +463,7 @@ final class Int8Vector {
             }
         }
         for (; kk < k; kk++) {
-            int q = Math.round(a.getAtIndex(JAVA_FLOAT_UNALIGNED, r + kk) * inv);
+            int q = Math.round(a.getAtIndex(JAVA_FLOAT_UNALIGNED, r + kk) * (invs == null ? inv : invs[kk]));
             aq.set(JAVA_BYTE, r + kk, (byte) Math.max(-127, Math.min(127, q)));
         }
     }

@@ -129,23 +129,18 @@ public final class Kernels {
      */
     public static void linearInt8Static(MemorySegment a, int m, Int8Panels w, float actScale, MemorySegment bias,
             Activation act, MemorySegment c, int threads) {
+        checkStatic(a, m, w, actScale, bias, c, threads);
+        staticW8a8(a, m, w, actScale, null, bias, act, c, threads);
+    }
+
+    private static void checkStatic(MemorySegment a, int m, Int8Panels w, float actScale, MemorySegment bias,
+            MemorySegment c, int threads) {
         int n = w.outFeatures(), k = w.inFeatures();
         checkArgs(a, m, n, k, bias, c, threads);
         if (!(actScale > 0f) || Float.isInfinite(actScale)) {
             throw new IllegalArgumentException("activation scale must be positive and finite, got " + actScale
                     + " for weights [" + n + ", " + k + "]");
         }
-        if (m == 0 || n == 0) {
-            return;
-        }
-        KernelProvider p = PROVIDER;
-        MemorySegment aq = Panels.allocate((long) m * k);
-        MemorySegment as = Panels.allocate((long) m * 4);
-        for (int i = 0; i < m; i++) {
-            as.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, actScale);
-        }
-        p.quantizeRowsStatic(a, k, actScale, aq, 0, m);
-        split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, w, bias, act, c, m0, m1, n0, n1));
     }
 
     /**
@@ -162,12 +157,8 @@ public final class Kernels {
      */
     public static void linearInt8Static(MemorySegment a, int m, Int8Panels w, float actScale, float[] inv,
             MemorySegment bias, Activation act, MemorySegment c, int threads) {
+        checkStatic(a, m, w, actScale, bias, c, threads);
         int n = w.outFeatures(), k = w.inFeatures();
-        checkArgs(a, m, n, k, bias, c, threads);
-        if (!(actScale > 0f) || Float.isInfinite(actScale)) {
-            throw new IllegalArgumentException("activation scale must be positive and finite, got " + actScale
-                    + " for weights [" + n + ", " + k + "]");
-        }
         if (inv.length != k) {
             throw new IllegalArgumentException(inv.length + " channel scales for weights [" + n + ", " + k + "]");
         }
@@ -177,6 +168,13 @@ public final class Kernels {
                         + n + ", " + k + "]");
             }
         }
+        staticW8a8(a, m, w, actScale, inv, bias, act, c, threads);
+    }
+
+    /** Quantizes {@code A} with the static scale (per tensor, or per channel with {@code inv}), then W8A8. */
+    private static void staticW8a8(MemorySegment a, int m, Int8Panels w, float actScale, float[] inv,
+            MemorySegment bias, Activation act, MemorySegment c, int threads) {
+        int n = w.outFeatures(), k = w.inFeatures();
         if (m == 0 || n == 0) {
             return;
         }
@@ -186,7 +184,11 @@ public final class Kernels {
         for (int i = 0; i < m; i++) {
             as.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, actScale);
         }
-        p.quantizeRowsStaticChannels(a, k, inv, aq, 0, m);
+        if (inv == null) {
+            p.quantizeRowsStatic(a, k, actScale, aq, 0, m);
+        } else {
+            p.quantizeRowsStaticChannels(a, k, inv, aq, 0, m);
+        }
         split(m, n, k, true, threads, (m0, m1, n0, n1) -> p.int8W8A8(aq, as, w, bias, act, c, m0, m1, n0, n1));
     }
 

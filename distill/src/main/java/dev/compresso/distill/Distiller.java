@@ -139,9 +139,24 @@ public final class Distiller {
             data.add(t);
             hash = hash * 31 + java.util.Arrays.hashCode(t);
         }
+        Encoder[] encoders = encoders(bg, cfg, keep, init);
+        Encoder teacherEnc = encoders[0], student = encoders[1];
+        hook.afterStep(0, 0, student);
+        Run run = new Run(teacherEnc, student, keep, cfg, options, hook);
+        Result r = run.train(data, options.fingerprint(data.size(), hash), progress, listener,
+                () -> bg.student(keep, student.weights()));
+        return new Result(bg.student(keep, student.weights()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
+                r.lastLoss(), r.progress(), r.steadyTokensPerSecond());
+    }
+
+    /**
+     * The frozen teacher and the trainable student. The dense weight arrays they are built from are copied into
+     * their parameters and die with this call (a teacher's worth of memory, not held through training).
+     */
+    private static Encoder[] encoders(BertGraph bg, EncoderConfig cfg, int[] keep, Graph init) throws ModelException {
         EncoderWeights tw = bg.weights();
-        Encoder teacherEnc = Encoder.frozen(cfg, tw);
-        EncoderWeights sw = tw.select(keep);
+        Encoder teacher = Encoder.frozen(cfg, tw);
+        EncoderWeights sw;
         if (init != null) {
             BertGraph ib = BertGraph.of(init);
             if (!ib.config().equals(cfg.withLayers(keep.length))) {
@@ -149,14 +164,10 @@ public final class Distiller {
                         + cfg.withLayers(keep.length));
             }
             sw = ib.weights();
+        } else {
+            sw = tw.select(keep);
         }
-        Encoder student = Encoder.of(cfg.withLayers(keep.length), sw);
-        hook.afterStep(0, 0, student);
-        Run run = new Run(teacherEnc, student, keep, cfg, options, hook);
-        Result r = run.train(data, options.fingerprint(data.size(), hash), progress, listener,
-                () -> bg.student(keep, student.weights()));
-        return new Result(bg.student(keep, student.weights()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
-                r.lastLoss(), r.progress(), r.steadyTokensPerSecond());
+        return new Encoder[] {teacher, Encoder.of(cfg.withLayers(keep.length), sw)};
     }
 
     /**

@@ -159,7 +159,9 @@ public final class Dense {
      * copy, kept by this layer, is used instead, and the input gradient is masked where the input was clipped).
      */
     void backward(float[] x, float[] dy, int rows, float[] dx, Backward.Scratch scratch, int threads) {
-        if (dx != null && packedVersionT != w.version()) {
+        // Under QAT the scale's gradient needs dy · W even where the caller wants no input gradient.
+        float[] d = dx != null || actScale == null ? dx : new float[rows * in];
+        if (d != null && packedVersionT != w.version()) {
             if (panelsT.length != Backward.panelSize(in, out)) {
                 panelsT = new float[Backward.panelSize(in, out)];
             }
@@ -167,20 +169,12 @@ public final class Dense {
             packedVersionT = w.version();
         }
         if (actScale == null) {
-            Backward.linearBackward(x, dy, rows, out, in, panelsT, dx, w.grad, b.grad, scratch, threads);
+            Backward.linearBackward(x, dy, rows, out, in, panelsT, d, w.grad, b.grad, scratch, threads);
             return;
-        }
-        float[] d = dx != null ? dx : new float[rows * in];
-        if (dx == null) {
-            // The scale's gradient needs dy · W even where the caller wants no input gradient.
-            if (panelsT.length != Backward.panelSize(in, out)) {
-                panelsT = new float[Backward.panelSize(in, out)];
-            }
-            Backward.packPanelsTransposed(effectiveWeights(threads), out, in, panelsT, threads);
-            packedVersionT = w.version();
         }
         Backward.linearBackward(xq, dy, rows, out, in, panelsT, d, w.grad, b.grad, scratch, threads);
         actScale.grad[0] += (float) (factors == null ? FakeQuant.activationsBackward(x, rows * in, scale(), d)
                 : FakeQuant.activationsBackward(x, rows * in, in, factors, inverse(), d));
     }
+
 }

@@ -89,28 +89,31 @@ public final class FakeQuant {
      * {@code Kernels.channelInverse(s, f)}), {@code dst = q · s · f_j}.
      */
     public static void activations(float[] x, int n, int cols, float s, float[] f, float[] inv, float[] dst) {
-        for (int i = 0; i < n; i++) {
-            int j = i % cols;
-            int q = Math.max(-QMAX, Math.min(QMAX, Math.round(x[i] * inv[j])));
-            dst[i] = q * (s * f[j]);
+        for (int o = 0; o < n; o += cols) {
+            for (int j = 0; j < cols; j++) {
+                int q = Math.max(-QMAX, Math.min(QMAX, Math.round(x[o + j] * inv[j])));
+                dst[o + j] = q * (s * f[j]);
+            }
         }
     }
 
     /** Backward of {@link #activations(float[], int, int, float, float[], float[], float[])}, as the per-tensor form. */
     public static double activationsBackward(float[] x, int n, int cols, float[] f, float[] inv, float[] dx) {
         double ds = 0;
-        for (int i = 0; i < n; i++) {
-            int j = i % cols;
-            float v = x[i] * inv[j];
-            int q = Math.round(v);
-            if (q > QMAX) {
-                ds += (double) dx[i] * QMAX * f[j];
-                dx[i] = 0f;
-            } else if (q < -QMAX) {
-                ds -= (double) dx[i] * QMAX * f[j];
-                dx[i] = 0f;
-            } else {
-                ds += (double) dx[i] * (q - v) * f[j];
+        for (int o = 0; o < n; o += cols) {
+            for (int j = 0; j < cols; j++) {
+                int i = o + j;
+                float v = x[i] * inv[j];
+                int q = Math.round(v);
+                if (q > QMAX) {
+                    ds += (double) dx[i] * QMAX * f[j];
+                    dx[i] = 0f;
+                } else if (q < -QMAX) {
+                    ds -= (double) dx[i] * QMAX * f[j];
+                    dx[i] = 0f;
+                } else {
+                    ds += (double) dx[i] * (q - v) * f[j];
+                }
             }
         }
         return ds;

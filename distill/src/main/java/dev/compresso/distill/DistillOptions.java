@@ -26,6 +26,9 @@ import java.nio.file.Path;
  * @param crops           whether each sentence is also seen as a random contiguous part of itself (a second, shorter
  *                        view in the same step, labelled by the teacher on the fly): short texts such as titles or
  *                        package descriptions then look less foreign to the student
+ * @param trainEmbeddings whether the student trains its word-embedding table; when not, the table stays the
+ *                        teacher's and the student shares the teacher's copy (no gradient, no optimiser state: four
+ *                        tables' worth of memory, 188 MB for a 30,522 x 384 vocabulary, are never allocated)
  * @param seed            seed of the data order and dropout: the same seed and thread count replay a run bit for bit
  * @param threads         worker threads
  * @param checkpoint      checkpoint file written every {@code checkpointEvery} steps and at the end, or {@code null}
@@ -34,7 +37,7 @@ import java.nio.file.Path;
  */
 public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchSize, int maxLength, float lr,
         float warmupFraction, boolean cosineDecay, float weightDecay, float clipNorm, float dropout, float cosineWeight,
-        float pooledMseWeight, float hiddenWeight, float attentionWeight, float similarityWeight, boolean crops, long seed, int threads, Path checkpoint,
+        float pooledMseWeight, float hiddenWeight, float attentionWeight, float similarityWeight, boolean crops, boolean trainEmbeddings, long seed, int threads, Path checkpoint,
         int checkpointEvery, Path resume) {
 
     public DistillOptions {
@@ -64,7 +67,7 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
      * decay; pooled cosine + hidden-state MSE; crop views on.
      */
     public static DistillOptions defaults() {
-        return new DistillOptions(new int[] {0, 2, 4}, 1, 0, 32, 128, 1e-3f, 0.05f, false, 0.01f, 1.0f, 0f, 1f, 0f, 1f, 0f, 0f, true,
+        return new DistillOptions(new int[] {0, 2, 4}, 1, 0, 32, 128, 1e-3f, 0.05f, false, 0.01f, 1.0f, 0f, 1f, 0f, 1f, 0f, 0f, true, false,
                 42, dev.compresso.engine.kernel.KernelPool.cores(), null, 200, null);
     }
 
@@ -76,55 +79,61 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
     /** A copy with other fields; {@code with} helpers keep call sites short. */
     public DistillOptions withLayers(int[] l) {
         return new DistillOptions(l, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay, weightDecay,
-                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads, checkpoint,
+                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, trainEmbeddings, seed, threads, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withSteps(int ep, long steps) {
         return new DistillOptions(layers, ep, steps, batchSize, maxLength, lr, warmupFraction, cosineDecay, weightDecay,
-                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads, checkpoint,
+                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, trainEmbeddings, seed, threads, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withBatch(int batch, int maxLen) {
         return new DistillOptions(layers, epochs, maxSteps, batch, maxLen, lr, warmupFraction, cosineDecay, weightDecay,
-                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads, checkpoint,
+                clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, trainEmbeddings, seed, threads, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withOptimizer(float rate, float warm, boolean cosine, float decay, float clip) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, rate, warm, cosine, decay, clip, dropout,
-                cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads, checkpoint, checkpointEvery,
+                cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, trainEmbeddings, seed, threads, checkpoint, checkpointEvery,
                 resume);
     }
 
     public DistillOptions withLosses(float cos, float pooledMse, float hidden, float attention) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, dropout, cos, pooledMse, hidden, attention, similarityWeight, crops, seed, threads, checkpoint, checkpointEvery,
+                weightDecay, clipNorm, dropout, cos, pooledMse, hidden, attention, similarityWeight, crops, trainEmbeddings, seed, threads, checkpoint, checkpointEvery,
                 resume);
     }
 
     public DistillOptions withSimilarity(float weight) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, weight, crops, seed,
+                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, weight, crops, trainEmbeddings, seed,
                 threads, checkpoint, checkpointEvery, resume);
     }
 
     public DistillOptions withCrops(boolean c) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
                 weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight,
-                similarityWeight, c, seed, threads, checkpoint, checkpointEvery, resume);
+                similarityWeight, c, trainEmbeddings, seed, threads, checkpoint, checkpointEvery, resume);
+    }
+
+    public DistillOptions withTrainEmbeddings(boolean train) {
+        return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
+                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight,
+                similarityWeight, crops, train, seed, threads, checkpoint, checkpointEvery, resume);
     }
 
     public DistillOptions withRun(long s, int t, float drop) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, drop, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, s, t, checkpoint,
+                weightDecay, clipNorm, drop, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, trainEmbeddings, s, t, checkpoint,
                 checkpointEvery, resume);
     }
 
     public DistillOptions withCheckpoint(Path file, int every, Path resumeFrom) {
         return new DistillOptions(layers, epochs, maxSteps, batchSize, maxLength, lr, warmupFraction, cosineDecay,
-                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, seed, threads,
+                weightDecay, clipNorm, dropout, cosineWeight, pooledMseWeight, hiddenWeight, attentionWeight, similarityWeight, crops, trainEmbeddings, seed, threads,
                 file, every, resumeFrom);
     }
 
@@ -137,7 +146,7 @@ public record DistillOptions(int[] layers, int epochs, long maxSteps, int batchS
                 + batchSize + " maxLength=" + maxLength + " lr=" + lr + " warmup=" + warmupFraction + " cosine="
                 + cosineDecay + " decay=" + weightDecay + " clip=" + clipNorm + " dropout=" + dropout + " losses="
                 + cosineWeight + "/" + pooledMseWeight + "/" + hiddenWeight + "/" + attentionWeight
-                + (similarityWeight == 0 ? "" : "/similarity " + similarityWeight) + (crops ? " crops" : "") + " seed=" + seed
+                + (similarityWeight == 0 ? "" : "/similarity " + similarityWeight) + (crops ? " crops" : "") + (trainEmbeddings ? " word-table" : "") + " seed=" + seed
                 + " threads=" + threads + " corpus=" + corpusSize + ":" + Long.toHexString(corpusHash);
     }
 }

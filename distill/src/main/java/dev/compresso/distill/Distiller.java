@@ -106,7 +106,8 @@ public final class Distiller {
 
     /**
      * The general form: the student starts from {@code init}'s weights (a graph of the teacher's form with
-     * {@code options.layers().length} layers, e.g. a pruned copy of the teacher with every layer kept) instead of
+     * {@code options.layers().length} layers and the same widths except, possibly, a narrower feed-forward width:
+     * e.g. a pruned copy of the teacher with every layer kept, or the kept layers with FFN neurons removed) instead of
      * the teacher's kept layers, and {@code hook} runs after every step (also once before the first, as step 0).
      *
      * @throws ModelException when the teacher or {@code init} is not a BERT-family encoder, or their shapes differ
@@ -139,13 +140,18 @@ public final class Distiller {
             data.add(t);
             hash = hash * 31 + java.util.Arrays.hashCode(t);
         }
-        Encoder[] encoders = encoders(bg, cfg, keep, init);
+        Encoder[] encoders = encoders(bg, cfg, keep, init, options.trainEmbeddings());
         Encoder teacherEnc = encoders[0], student = encoders[1];
+        // The student graph is rebuilt from the graph whose shapes it has: the teacher's (kept layers), or the
+        // initial graph's (which may have a narrower feed-forward width).
+        BertGraph shape = init == null ? bg : BertGraph.of(init);
+        int[] slots = init == null ? keep : java.util.stream.IntStream.range(0, keep.length).toArray();
         hook.afterStep(0, 0, student);
         Run run = new Run(teacherEnc, student, keep, cfg, options, hook);
-        Result r = run.train(data, options.fingerprint(data.size(), hash), progress, listener,
-                () -> bg.student(keep, student.weights()));
-        return new Result(bg.student(keep, student.weights()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
+        String fingerprint = options.fingerprint(data.size(), hash)
+                + (student.config().ffn() == cfg.ffn() ? "" : ",ffn" + student.config().ffn());
+        Result r = run.train(data, fingerprint, progress, listener, () -> shape.student(slots, student.weights()));
+        return new Result(shape.student(slots, student.weights()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
                 r.lastLoss(), r.progress(), r.steadyTokensPerSecond());
     }
 
@@ -153,21 +159,21 @@ public final class Distiller {
      * The frozen teacher and the trainable student. The dense weight arrays they are built from are copied into
      * their parameters and die with this call (a teacher's worth of memory, not held through training).
      */
-    private static Encoder[] encoders(BertGraph bg, EncoderConfig cfg, int[] keep, Graph init) throws ModelException {
+    private static Encoder[] encoders(BertGraph bg, EncoderConfig cfg, int[] keep, Graph init, boolean trainWord)
+            throws ModelException {
         EncoderWeights tw = bg.weights();
         Encoder teacher = Encoder.frozen(cfg, tw);
-        EncoderWeights sw;
         if (init != null) {
             BertGraph ib = BertGraph.of(init);
-            if (!ib.config().equals(cfg.withLayers(keep.length))) {
-                throw new ModelException("graph " + init.name() + ": shape " + ib.config() + " is not the student's "
-                        + cfg.withLayers(keep.length));
+            EncoderConfig ic = ib.config();
+            if (!ic.equals(cfg.withLayers(keep.length).withFfn(ic.ffn()))) {
+                throw new ModelException("graph " + init.name() + ": shape " + ic + " is not the student's "
+                        + cfg.withLayers(keep.length) + " (only the feed-forward width may differ)");
             }
-            sw = ib.weights();
-        } else {
-            sw = tw.select(keep);
+            return new Encoder[] {teacher, Encoder.of(ic, ib.weights(), trainWord)};
         }
-        return new Encoder[] {teacher, Encoder.of(cfg.withLayers(keep.length), sw)};
+        // select() shares the teacher's arrays: a trainable student copies them, a frozen word table is shared.
+        return new Encoder[] {teacher, Encoder.of(cfg.withLayers(keep.length), tw.select(keep), trainWord)};
     }
 
     /**
@@ -229,7 +235,7 @@ public final class Distiller {
             }
             Schedule schedule = new Schedule(o.lr(), Math.round(o.warmupFraction() * total), total, o.cosineDecay());
             AdamW opt = new AdamW(0.9f, 0.999f, 1e-6f, o.weightDecay());
-            List<Param> params = student.params();
+            List<Param> params = student.params().stream().filter(Param::trainable).toList();
             long start = 0;
             if (o.resume() != null) {
                 Checkpoint.State st = Checkpoint.read(o.resume(), params, opt);

@@ -172,6 +172,29 @@ class DistillerTest {
     }
 
     @Test
+    void theWordTableIsSharedWithTheTeacherUnlessTrained() throws Exception {
+        String word = "embeddings.word_embeddings.weight";
+        try (Model teacher = Model.load(onnx)) {
+            float[] original = teacher.graph().constants().get(word).toFloatArray();
+            DistillOptions o = DistillOptions.defaults().withSteps(2, 0).withBatch(4, 64).withRun(42, 2, 0f);
+            assertTrue(!o.trainEmbeddings(), "frozen by default");
+            Graph frozen = Distiller.distill(teacher.graph(), ids(TEXT.subList(0, 4)), o, s -> {}).student();
+            assertArrayEquals(original, frozen.constants().get(word).toFloatArray());
+            Graph trained = Distiller.distill(teacher.graph(), ids(TEXT.subList(0, 4)), o.withTrainEmbeddings(true),
+                    s -> {}).student();
+            assertTrue(!java.util.Arrays.equals(original, trained.constants().get(word).toFloatArray()));
+            // both trained the layers
+            assertTrue(!java.util.Arrays.equals(frozen.linears().get(0).weights().toDense(),
+                    teacher.graph().linears().get(0).weights().toDense()));
+            // A frozen encoder (a teacher) keeps only packed linear weights and says so.
+            BertGraph bg = BertGraph.of(teacher.graph());
+            Encoder t = Encoder.frozen(bg.config(), bg.weights());
+            IllegalStateException e = assertThrows(IllegalStateException.class, t::weights);
+            assertTrue(e.getMessage().contains("frozen"), e.getMessage());
+        }
+    }
+
+    @Test
     void resumingFromACheckpointEndsOnTheWeightsOfAnUninterruptedRun() throws Exception {
         try (Model teacher = Model.load(onnx)) {
             List<int[]> corpus = ids(TEXT);

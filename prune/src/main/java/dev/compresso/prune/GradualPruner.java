@@ -55,10 +55,25 @@ public final class GradualPruner {
      */
     public static Pruner.Result run(Graph teacher, List<int[]> corpus, Pruner.Options options, DistillOptions train,
             Schedule schedule, Consumer<String> progress) throws ModelException, IOException {
+        return run(teacher, corpus, options, null, train, schedule, progress);
+    }
+
+    /**
+     * As {@link #run(Graph, List, Pruner.Options, DistillOptions, Schedule, Consumer)}; also takes structured FFN
+     * pruning ({@code ffn}), which removes the neurons at once (ranked by {@code activations} when given, see
+     * {@link Pruner#run(Graph, Pruner.Options, java.util.Map, Consumer)}) and then fine-tunes the narrower model
+     * against the unpruned one for all the steps: a removed neuron has no weights left to hold at zero.
+     *
+     * @throws ModelException when the graph is not a BERT-family encoder
+     * @throws IOException    when a checkpoint fails
+     */
+    public static Pruner.Result run(Graph teacher, List<int[]> corpus, Pruner.Options options,
+            java.util.Map<String, double[]> activations, DistillOptions train, Schedule schedule,
+            Consumer<String> progress) throws ModelException, IOException {
         switch (options.method()) {
-            case GLOBAL, MAGNITUDE, BLOCK, NM_2_4 -> { }
-            default -> throw new IllegalArgumentException("gradual pruning takes global, magnitude, block or 2:4, not "
-                    + options.method().cliName());
+            case GLOBAL, MAGNITUDE, BLOCK, NM_2_4, FFN -> { }
+            default -> throw new IllegalArgumentException("pruning with fine-tuning takes global, magnitude, block, 2:4 or "
+                    + "ffn, not " + options.method().cliName());
         }
         BertGraph bg = BertGraph.of(teacher);
         int layers = bg.config().layers();
@@ -67,6 +82,17 @@ public final class GradualPruner {
             all[i] = i;
         }
         DistillOptions o = train.withLayers(all);
+        if (options.method() == Pruner.Method.FFN) {
+            Pruner.Result cut = Pruner.run(teacher, options.withLayout(Layout.DENSE).withValues(Layout.Values.FP32),
+                    activations, progress);
+            progress.accept("structured pruning: neurons removed, fine-tuning the narrower model");
+            Distiller.Result r = Distiller.distill(teacher, cut.graph(), corpus, o, progress, (s, l) -> {}, (s, t, e) -> {});
+            // Only the storage of the fine-tuned weights is left to choose (dense fp32, fp16 or int8 panels).
+            Pruner.Result fin = Pruner.run(r.student(), options.withSparsity(0), progress);
+            List<String> report = new ArrayList<>(cut.report());
+            report.add("fine-tuned " + r.steps() + " steps on " + r.sentences() + " sentences");
+            return new Pruner.Result(fin.graph(), cut.layers(), report);
+        }
         Hook hook = new Hook(bg, all, options, schedule, progress);
         Distiller.Result r = Distiller.distill(teacher, null, corpus, o, progress, (s, l) -> {}, hook);
         progress.accept("gradual pruning: final pass at " + options.sparsity());

@@ -103,6 +103,11 @@ public final class Pruner {
             return new Options(method, sparsity, floor, l, values, probeRows, probeThreads);
         }
 
+        /** @return a copy with another sparsity */
+        public Options withSparsity(double s) {
+            return new Options(method, s, floor, layout, values, probeRows, probeThreads);
+        }
+
         /** @return a copy with another value type */
         public Options withValues(Layout.Values v) {
             return new Options(method, sparsity, floor, layout, v, probeRows, probeThreads);

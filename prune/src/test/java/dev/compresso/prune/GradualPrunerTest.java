@@ -75,7 +75,135 @@ class GradualPrunerTest {
             assertTrue(!java.util.Arrays.equals(oneShot.linears().get(0).weights().toDense(),
                     g.linears().get(0).weights().toDense()));
             assertThrows(IllegalArgumentException.class, () -> GradualPruner.run(m.graph(), ids,
-                    Pruner.Options.of(Pruner.Method.FFN, 0.5), train, new GradualPruner.Schedule(0.5, 3), s -> {}));
+                    Pruner.Options.of(Pruner.Method.HEADS, 0.5), train, new GradualPruner.Schedule(0.5, 3), s -> {}));
+        }
+    }
+
+    static final List<String> TEXT = List.of("The cat sat on the mat.", "Compilers translate code.", "Rain fell all day.",
+            "A package manager installs software.", "She read the letter twice.", "Bees collect nectar.");
+
+    /** Mean-pooled last hidden state of every sentence, one engine run each. */
+    private static float[][] embed(Graph g, WordPieceTokenizer tok) throws Exception {
+        Model m = Model.of(g);
+        float[][] out = new float[TEXT.size()][];
+        try (dev.compresso.engine.Session s = m.newSession()) {
+            for (int i = 0; i < TEXT.size(); i++) {
+                int[] e = tok.encode(TEXT.get(i)).ids();
+                long[] ids = new long[e.length], mask = new long[e.length];
+                for (int t = 0; t < e.length; t++) {
+                    ids[t] = e[t];
+                    mask[t] = 1;
+                }
+                java.util.Map<String, dev.compresso.engine.Tensor> in = new java.util.HashMap<>();
+                long[] shape = {1, e.length};
+                in.put("input_ids", dev.compresso.engine.Tensor.ofLongs(shape, ids));
+                in.put("attention_mask", dev.compresso.engine.Tensor.ofLongs(shape, mask));
+                in.put("token_type_ids", dev.compresso.engine.Tensor.ofLongs(shape, new long[e.length]));
+                float[] h = s.run(in).get(m.outputNames().get(0)).toFloatArray();
+                int width = h.length / e.length;
+                float[] p = new float[width];
+                for (int t = 0; t < e.length; t++) {
+                    for (int c = 0; c < width; c++) {
+                        p[c] += h[t * width + c] / e.length;
+                    }
+                }
+                out[i] = p;
+            }
+        }
+        return out;
+    }
+
+    private static double meanCosine(float[][] a, float[][] b) {
+        double sum = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = 0, na = 0, nb = 0;
+            for (int c = 0; c < a[i].length; c++) {
+                d += (double) a[i][c] * b[i][c];
+                na += (double) a[i][c] * a[i][c];
+                nb += (double) b[i][c] * b[i][c];
+            }
+            sum += d / Math.sqrt(na * nb);
+        }
+        return sum / a.length;
+    }
+
+    private static Path copyModel(Path d) throws Exception {
+        Path onnx = d.resolve("m.onnx"), tj = d.resolve("tokenizer.json");
+        try (InputStream in = GradualPrunerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx");
+                InputStream ti = GradualPrunerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
+            Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(ti, tj, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return onnx;
+    }
+
+    @Test
+    void structuredFfnPruningIsFineTunedIntoANarrowerModelCloserToTheOriginal() throws Exception {
+        Path d = Files.createTempDirectory("ffn-finetune-test");
+        Path onnx = copyModel(d);
+        WordPieceTokenizer tok = WordPieceTokenizer.fromJson(d.resolve("tokenizer.json"));
+        List<int[]> ids = new ArrayList<>();
+        for (String s : TEXT) {
+            ids.add(tok.encode(s).ids());
+        }
+        try (Model m = Model.load(onnx)) {
+            Pruner.Options o = Pruner.Options.of(Pruner.Method.FFN, 0.5).withLayout(Layout.DENSE);
+            DistillOptions train = DistillOptions.defaults().withSteps(4, 8).withBatch(3, 64)
+                    .withOptimizer(1e-3f, 0f, false, 0.01f, 1f).withCrops(false).withRun(1, 2, 0f);
+            List<String> progress = new ArrayList<>();
+            Pruner.Result r = GradualPruner.run(m.graph(), ids, o, null, train, new GradualPruner.Schedule(0.75, 10),
+                    progress::add);
+            Graph cut = Pruner.run(m.graph(), o, null).graph();
+            int ffns = 0;
+            for (Structured.Ffn p : Structured.ffns(r.graph())) {
+                assertEquals(768, p.up().outFeatures(), p.up().name());
+                assertEquals(768, p.down().inFeatures(), p.down().name());
+                ffns++;
+            }
+            assertEquals(6, ffns);
+            float[][] ref = embed(m.graph(), tok);
+            double before = meanCosine(embed(cut, tok), ref), after = meanCosine(embed(r.graph(), tok), ref);
+            assertTrue(after > before, "fine-tuning moved the narrow model toward the original: " + before + " -> " + after);
+            assertTrue(r.report().stream().anyMatch(l -> l.startsWith("fine-tuned 8 steps")), String.join("\n", r.report()));
+        }
+    }
+
+    @Test
+    void aThreeLayerStudentWithANarrowerFeedForwardTrainsAndRuns() throws Exception {
+        Path d = Files.createTempDirectory("narrow-student-test");
+        Path onnx = copyModel(d);
+        WordPieceTokenizer tok = WordPieceTokenizer.fromJson(d.resolve("tokenizer.json"));
+        List<int[]> ids = new ArrayList<>();
+        for (String s : TEXT) {
+            ids.add(tok.encode(s).ids());
+        }
+        try (Model m = Model.load(onnx)) {
+            int[] keep = {0, 2, 4};
+            dev.compresso.distill.BertGraph bg = dev.compresso.distill.BertGraph.of(m.graph());
+            Graph kept = bg.student(keep, bg.weights().select(keep));
+            // 1536 -> 1001 neurons: an odd width on purpose
+            Graph init = Pruner.run(kept, Pruner.Options.of(Pruner.Method.FFN, 535.0 / 1536).withLayout(Layout.DENSE), null)
+                    .graph();
+            assertEquals(1001, dev.compresso.distill.BertGraph.of(init).config().ffn());
+            DistillOptions o = DistillOptions.defaults().withLayers(keep).withSteps(4, 8).withBatch(3, 64)
+                    .withOptimizer(1e-3f, 0f, false, 0.01f, 1f).withCrops(false).withRun(1, 2, 0f);
+            List<Double> losses = new ArrayList<>();
+            dev.compresso.distill.Distiller.Result r = dev.compresso.distill.Distiller.distill(m.graph(), init, ids, o,
+                    s -> {}, (step, loss) -> losses.add(loss), (s, t, e) -> {});
+            assertEquals(8, losses.size());
+            dev.compresso.distill.BertGraph sg = dev.compresso.distill.BertGraph.of(r.student());
+            assertEquals(3, sg.config().layers());
+            assertEquals(1001, sg.config().ffn());
+            float[][] ref = embed(m.graph(), tok);
+            double before = meanCosine(embed(init, tok), ref), after = meanCosine(embed(r.student(), tok), ref);
+            assertTrue(after > before, "the narrow student learned: " + before + " -> " + after);
+            // A wider init than the teacher's layers allow, or other widths, are refused with the graph's name.
+            Graph wrongLayers = Pruner.run(m.graph(), Pruner.Options.of(Pruner.Method.FFN, 0.5).withLayout(Layout.DENSE), null)
+                    .graph();
+            dev.compresso.engine.ModelException e = assertThrows(dev.compresso.engine.ModelException.class,
+                    () -> dev.compresso.distill.Distiller.distill(m.graph(), wrongLayers, ids, o, s -> {}, (st, l) -> {},
+                            (s, t, x) -> {}));
+            assertTrue(e.getMessage().contains("not the student's"), e.getMessage());
         }
     }
 }

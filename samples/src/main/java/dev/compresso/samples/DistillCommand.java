@@ -28,9 +28,9 @@ final class DistillCommand implements Command {
 
     @Override
     public String usage() {
-        return "distill --teacher IN --corpus FILE --out OUT [--layers 0,2,4] [--epochs E] [--steps N] "
+        return "distill --teacher IN --corpus FILE --out OUT [--layers 0,2,4] [--ffn WIDTH] [--epochs E] [--steps N] "
                 + "[--loss embedding|hidden|attention] [--batch B] [--lr X] [--warmup F] [--schedule linear|cosine] "
-                + "[--max-length L] [--no-truncate] [--dropout P] [--similarity W] [--crops|--no-crops] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
+                + "[--max-length L] [--no-truncate] [--dropout P] [--similarity W] [--crops|--no-crops] [--train-embeddings] [--seed S] [--threads T] [--checkpoint FILE] [--checkpoint-every N] "
                 + "[--resume CKPT] [--eval FILE] [--snapshot-every N] [--tokenizer T] [--labels FILE [--temperature T] [--alpha A] "
                 + "[--hard-baseline] [--limit N]]";
     }
@@ -66,7 +66,15 @@ final class DistillCommand implements Command {
         double alpha = args.getDouble("alpha", 0.7);
         boolean hardBaseline = args.flag("hard-baseline");
         int limit = args.getInt("limit", 0);
+        int ffn = args.getInt("ffn", 0);
+        boolean trainEmbeddings = args.flag("train-embeddings");
         args.finish();
+        if (ffn < 0) {
+            throw new UsageException("--ffn takes the student's feed-forward width (neurons per layer), not " + ffn);
+        }
+        if (ffn > 0 && labelsOpt != null) {
+            throw new UsageException("--ffn applies to embedding students, not to classifiers (--labels)");
+        }
         int[] layers;
         try {
             layers = java.util.Arrays.stream(layersOpt.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
@@ -101,7 +109,7 @@ final class DistillCommand implements Command {
         try {
             o = DistillOptions.defaults().withLayers(layers).withSteps(epochs, steps).withBatch(batch, maxLength)
                     .withOptimizer((float) lr, (float) warmup, schedule.equals("cosine"), 0.01f, 1.0f)
-                    .withLosses(cos, 0f, hidden, attention).withSimilarity((float) similarity).withCrops(crops).withRun(seed, threads, (float) dropout)
+                    .withLosses(cos, 0f, hidden, attention).withSimilarity((float) similarity).withCrops(crops).withTrainEmbeddings(trainEmbeddings).withRun(seed, threads, (float) dropout)
                     .withCheckpoint(ckptPath, every, resume == null ? null : Path.of(resume));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
@@ -148,9 +156,11 @@ final class DistillCommand implements Command {
                     }
                 }
             };
-            Distiller.Result r = Distiller.distill(teacher.graph(), ids, o, err::println, snapshots);
+            Graph init = ffn > 0 ? narrowFfn(teacher.graph(), layers, ffn, tok, corpus, err) : null;
+            Distiller.Result r = Distiller.distill(teacher.graph(), init, ids, o, err::println, snapshots, (s, t, e) -> {});
             Map<String, String> notes = new LinkedHashMap<>();
-            notes.put("distillation", "teacher " + teacherPath.getFileName() + ", layers " + layersOpt + ", loss " + loss
+            notes.put("distillation", "teacher " + teacherPath.getFileName() + ", layers " + layersOpt
+                    + (ffn > 0 ? ", feed-forward width " + ffn : "") + ", loss " + loss
                     + ", " + r.steps() + " steps, " + r.sentences() + " sentences, corpus " + corpus.getFileName());
             ModelFiles.write(r.student(), tok.toJson(), notes, outPath);
             out.printf(Locale.ROOT, "wrote %s (%d bytes, %.3fx of %s): %d steps, %d sentences, %d tokens in %.1f s (%.0f tokens/s; %.0f after the first 3 steps), last loss %.5f%n",
@@ -161,5 +171,41 @@ final class DistillCommand implements Command {
                 EvalCommand.printAgreement(teacher, outPath, tok, evalLines, out);
             }
         }
+    }
+
+    /** Sentences of the corpus whose activations rank the FFN neurons of a narrower student. */
+    static final int IMPORTANCE_SENTENCES = 256;
+
+    /**
+     * The initial student of a narrower feed-forward width: the teacher's kept layers, then in every layer the
+     * {@code width} FFN neurons of highest activation importance (prune's structured FFN pass, ranked by
+     * {@code sqrt(E[h_j²])·‖W_down[:,j]‖} over the corpus's first {@value #IMPORTANCE_SENTENCES} sentences).
+     */
+    static Graph narrowFfn(Graph teacher, int[] layers, int width, WordPieceTokenizer tok, Path corpus, PrintStream err)
+            throws Exception {
+        dev.compresso.distill.BertGraph bg = dev.compresso.distill.BertGraph.of(teacher);
+        int full = bg.config().ffn();
+        if (width >= full) {
+            throw new UsageException("--ffn " + width + " is not narrower than the teacher's feed-forward width " + full);
+        }
+        Graph kept;
+        try {
+            kept = bg.student(layers, bg.weights().select(layers));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        List<String> lines = Corpus.readLines(corpus);
+        List<String> sample = lines.subList(0, Math.min(IMPORTANCE_SENTENCES, lines.size()));
+        err.printf(Locale.ROOT, "distill: student feed-forward width %d of %d, neurons ranked by activations over %d sentences%n",
+                width, full, sample.size());
+        Map<String, double[]> acts = dev.compresso.prune.Importance.inputMeanSquares(kept, tok, sample);
+        dev.compresso.prune.Pruner.Options po = dev.compresso.prune.Pruner.Options.of(dev.compresso.prune.Pruner.Method.FFN,
+                (double) (full - width) / full);
+        Graph narrow = dev.compresso.prune.Pruner.run(kept, po, acts, line -> {}).graph();
+        int got = dev.compresso.distill.BertGraph.of(narrow).config().ffn();
+        if (got != width) {
+            throw new IllegalStateException("structured pass left " + got + " neurons, asked for " + width);
+        }
+        return narrow;
     }
 }

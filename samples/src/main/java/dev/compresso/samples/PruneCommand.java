@@ -26,7 +26,7 @@ final class PruneCommand implements Command {
     @Override
     public String usage() {
         return "prune --model IN --sparsity S --out OUT [--method global|magnitude|block|block-global|2:4|heads|ffn] [--finetune CORPUS] "
-                + "[--steps N] [--floor F] [--layout probe|dense|csr|bsr] [--values fp32|fp16|int8] [--probe-rows M] "
+                + "[--steps N] [--lr X] [--floor F] [--layout probe|dense|csr|bsr] [--values fp32|fp16|int8] [--probe-rows M] "
                 + "[--threads T] [--calib FILE] [--tokenizer T]";
     }
 
@@ -38,6 +38,7 @@ final class PruneCommand implements Command {
         String methodName = args.get("method", "global");
         String finetune = args.get("finetune");
         int steps = args.getInt("steps", 0);
+        double lr = args.getDouble("lr", 5e-4);
         double floor = args.getDouble("floor", 0.02);
         String layoutName = args.get("layout", "probe");
         String valuesName = args.get("values", "fp32");
@@ -62,6 +63,9 @@ final class PruneCommand implements Command {
         if (probeRows < 1 || threads < 1 || steps < 0) {
             throw new UsageException("--probe-rows and --threads must be at least 1, --steps at least 0");
         }
+        if (!(lr > 0 && lr < 1)) {
+            throw new UsageException("--lr must be in (0, 1), not " + lr);
+        }
         if (steps > 0 && finetune == null) {
             throw new UsageException("--steps needs --finetune CORPUS (the sentences the fine-tuning runs on)");
         }
@@ -80,6 +84,9 @@ final class PruneCommand implements Command {
         }
         if (method == Pruner.Method.NM_2_4 && Math.abs(sparsity - 0.5) > 1e-9) {
             System.err.printf(Locale.ROOT, "compresso prune: 2:4 fixes sparsity at 50%%; --sparsity %s ignored%n", sparsityText);
+        }
+        if (finetune != null && method == Pruner.Method.HEADS) {
+            throw new UsageException("--finetune takes global, magnitude, block, 2:4 or ffn; heads are pruned one-shot only");
         }
         if (calib != null && method != Pruner.Method.FFN && method != Pruner.Method.HEADS) {
             throw new UsageException("--calib (activation importance) applies to --method ffn and heads only");
@@ -110,9 +117,9 @@ final class PruneCommand implements Command {
                 int n = steps > 0 ? steps : Math.max(1, ids.size() / 32);
                 dev.compresso.distill.DistillOptions train = dev.compresso.distill.DistillOptions.defaults()
                         .withSteps(Math.max(1, (int) ((long) n * 32 / ids.size()) + 1), n)
-                        .withOptimizer(5e-4f, 0.05f, false, 0.01f, 1f).withCrops(false).withRun(42, threads, 0f);
+                        .withOptimizer((float) lr, 0.05f, false, 0.01f, 1f).withCrops(false).withRun(42, threads, 0f);
                 System.err.printf(Locale.ROOT, "gradual pruning: %d fine-tuning steps of 32 sentences from %s%n", n, finetune);
-                r = dev.compresso.prune.GradualPruner.run(model.graph(), ids, o, train,
+                r = dev.compresso.prune.GradualPruner.run(model.graph(), ids, o, acts, train,
                         new dev.compresso.prune.GradualPruner.Schedule(0.75, 10), line -> System.err.println("  " + line));
             } else {
                 r = Pruner.run(model.graph(), o, acts, line -> System.err.println("  " + line));

@@ -28,8 +28,19 @@ public final class Dense {
     Dense(String name, int out, int in, float[] weights, float[] bias, boolean trainable) {
         this.out = out;
         this.in = in;
-        this.w = new Param(name + ".weight", out, in, weights, true, false, trainable);
-        this.b = new Param(name + ".bias", 1, out, bias == null ? new float[out] : bias, false, false, trainable);
+        // A frozen layer adopts the caller's arrays and keeps only its packed panels (the forward GEMM's form).
+        this.w = new Param(name + ".weight", out, in, weights, true, false, trainable, trainable);
+        this.b = new Param(name + ".bias", 1, out, bias == null ? new float[out] : bias, false, false, trainable, trainable);
+        if (!trainable) {
+            if (weights.length != (long) out * in) {
+                throw new IllegalArgumentException("layer " + name + ": " + weights.length + " weights for [" + out
+                        + ", " + in + "]");
+            }
+            panels = new float[Backward.panelSize(out, in)];
+            Backward.packPanels(weights, out, in, panels, 1);
+            packedVersion = w.version();
+            w.release();
+        }
     }
 
     /** The weight parameter {@code [out, in]}. */

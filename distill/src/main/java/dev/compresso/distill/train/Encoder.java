@@ -65,11 +65,12 @@ public final class Encoder {
         }
     }
 
-    Encoder(EncoderConfig cfg, EncoderWeights w, boolean trainable) {
+    Encoder(EncoderConfig cfg, EncoderWeights w, boolean trainable, boolean trainWord) {
         this.trainable = trainable;
         this.cfg = cfg;
         int h = cfg.hidden();
-        word = new Param("embeddings.word", cfg.vocab(), h, w.word(), true, true, trainable);
+        // A frozen table adopts the caller's array: a teacher's, or the one a student shares with its teacher.
+        word = new Param("embeddings.word", cfg.vocab(), h, w.word(), true, true, trainWord, trainWord);
         position = new Param("embeddings.position", cfg.maxPositions(), h, w.position(), true, false, trainable);
         type = cfg.typeVocab() > 0 ? new Param("embeddings.type", cfg.typeVocab(), h, w.type(), true, false, trainable) : null;
         embNorm = new Norm("embeddings.norm", w.embGamma(), w.embBeta(), cfg.eps(), trainable);
@@ -101,14 +102,27 @@ public final class Encoder {
 
     /** Builds an encoder from weights, checking every array against the shape. */
     public static Encoder of(EncoderConfig cfg, EncoderWeights w) {
-        w.check(cfg);
-        return new Encoder(cfg, w, true);
+        return of(cfg, w, true);
     }
 
-    /** A frozen encoder (a teacher): forward only, no gradient or optimiser state allocated. */
+    /**
+     * As {@link #of(EncoderConfig, EncoderWeights)}; with {@code trainWordEmbeddings} false the word-embedding
+     * table is frozen and <em>shared</em>: the encoder reads {@code w.word()} itself (no copy, gradient or optimiser
+     * state), so a student and its teacher hold one table between them. The caller must not change that array.
+     */
+    public static Encoder of(EncoderConfig cfg, EncoderWeights w, boolean trainWordEmbeddings) {
+        w.check(cfg);
+        return new Encoder(cfg, w, true, trainWordEmbeddings);
+    }
+
+    /**
+     * A frozen encoder (a teacher): forward only, no gradient or optimiser state allocated. It adopts the arrays of
+     * {@code w} rather than copying them, and keeps its linear layers only in the packed form the forward GEMM
+     * reads (so {@link #weights()} is not available); the caller must not change those arrays afterwards.
+     */
     public static Encoder frozen(EncoderConfig cfg, EncoderWeights w) {
         w.check(cfg);
-        return new Encoder(cfg, w, false);
+        return new Encoder(cfg, w, false, false);
     }
 
     private void add(Dense d) {
@@ -225,6 +239,9 @@ public final class Encoder {
 
     /** The current weights as dense arrays (copies). */
     public EncoderWeights weights() {
+        if (!trainable) {
+            throw new IllegalStateException("a frozen encoder keeps its linear layers packed; it has no dense weights");
+        }
         List<EncoderWeights.LayerWeights> ls = new ArrayList<>();
         for (Layer l : layers) {
             ls.add(new EncoderWeights.LayerWeights(l.qkv.w.value.clone(), l.qkv.b.value.clone(), l.out.w.value.clone(),
@@ -490,10 +507,14 @@ public final class Encoder {
             for (int i = 0; i < pk.lengths()[b]; i++) {
                 int row = pk.offsets()[b] + i, o = row * h;
                 int id = batch.ids()[row];
-                word.touch(id);
                 int wo = id * h, po = i * h;
+                if (word.trainable()) {
+                    word.touch(id);
+                    for (int j = 0; j < h; j++) {
+                        word.grad[wo + j] += p.ds[o + j];
+                    }
+                }
                 for (int j = 0; j < h; j++) {
-                    word.grad[wo + j] += p.ds[o + j];
                     position.grad[po + j] += p.ds[o + j];
                 }
                 if (type != null) {

@@ -27,4 +27,9 @@ public record EncoderConfig(int vocab, int maxPositions, int typeVocab, int hidd
     public EncoderConfig withLayers(int n) {
         return new EncoderConfig(vocab, maxPositions, typeVocab, hidden, heads, ffn, n, eps);
     }
+
+    /** The same shape with another feed-forward width (a student whose FFN neurons were pruned). */
+    public EncoderConfig withFfn(int width) {
+        return new EncoderConfig(vocab, maxPositions, typeVocab, hidden, heads, width, layers, eps);
+    }
 }

@@ -12,7 +12,8 @@ public final class Param {
     private final int cols;
     private final boolean decay;
     private final boolean rowSparse;
-    final float[] value;
+    /** The values; {@code null} once a frozen parameter's owner has {@linkplain #release() released} them. */
+    float[] value;
     final float[] grad;
     final float[] m;
     final float[] v;
@@ -36,6 +37,15 @@ public final class Param {
      *                  allocated
      */
     public Param(String name, int rows, int cols, float[] init, boolean decay, boolean rowSparse, boolean trainable) {
+        this(name, rows, cols, init, decay, rowSparse, trainable, true);
+    }
+
+    /**
+     * @param copy {@code false} to adopt {@code init} itself (frozen parameters only: a teacher's arrays, or a
+     *             table a student shares with its teacher); it must not change afterwards
+     */
+    Param(String name, int rows, int cols, float[] init, boolean decay, boolean rowSparse, boolean trainable,
+            boolean copy) {
         if (rows < 1 || cols < 1 || (long) rows * cols != init.length) {
             throw new IllegalArgumentException("parameter " + name + ": shape [" + rows + ", " + cols + "] holds "
                     + (long) rows * cols + " values, got " + init.length);
@@ -45,7 +55,10 @@ public final class Param {
         this.cols = cols;
         this.decay = decay;
         this.rowSparse = rowSparse;
-        this.value = init.clone();
+        if (!copy && trainable) {
+            throw new IllegalArgumentException("parameter " + name + ": only a frozen parameter may share its values");
+        }
+        this.value = copy ? init.clone() : init;
         this.grad = trainable ? new float[init.length] : null;
         this.m = trainable ? new float[init.length] : null;
         this.v = trainable ? new float[init.length] : null;
@@ -65,7 +78,7 @@ public final class Param {
     }
 
     public int size() {
-        return value.length;
+        return rows * cols;
     }
 
     public boolean decays() {
@@ -80,9 +93,31 @@ public final class Param {
         return rowSparse;
     }
 
-    /** The live values (the encoder reads them; change them only through {@link #set} or the optimiser). */
+    /**
+     * The live values (the encoder reads them; change them only through {@link #set} or the optimiser).
+     *
+     * @throws IllegalStateException when the parameter is frozen and its values were released after packing
+     */
     public float[] values() {
+        return live();
+    }
+
+    private float[] live() {
+        if (value == null) {
+            throw new IllegalStateException("parameter " + name + " is frozen and keeps only its packed form");
+        }
         return value;
+    }
+
+    /**
+     * Drops a frozen parameter's values once its owner keeps them in another form (a frozen linear layer's packed
+     * panels): a teacher then holds one copy of its weights, not two.
+     */
+    void release() {
+        if (grad != null) {
+            throw new IllegalStateException("parameter " + name + " is trainable; its values cannot be released");
+        }
+        value = null;
     }
 
     /** The gradient accumulated since the last {@link #zeroGrad}. */
@@ -101,6 +136,7 @@ public final class Param {
 
     /** Replaces the values (e.g. after pruning) and marks them changed. */
     public void set(float[] values) {
+        float[] value = live();
         if (values.length != value.length) {
             throw new IllegalArgumentException("parameter " + name + ": " + values.length + " values for " + value.length);
         }
@@ -114,6 +150,7 @@ public final class Param {
      * @throws IllegalArgumentException when the mask's length differs from the parameter's
      */
     public void zeroWhere(boolean[] zero) {
+        float[] value = live();
         if (zero.length != value.length) {
             throw new IllegalArgumentException("parameter " + name + ": mask of " + zero.length + " for " + value.length);
         }

@@ -31,7 +31,7 @@ final class DemoCommand implements Command {
     @Override
     public String usage() {
         return "demo [--corpus FILE] [--sentences N] [--calib-sentences C] [--runs R] [--target-cosine X] [--keep DIR] "
-                + "[--student FILE]";
+                + "[--student FILE] [--pruned FILE] [--no-prune]";
     }
 
     private record Row(String variant, long bytes, double loadMs, double latencyMs, EmbeddingAgreement a, String note, Path file) {
@@ -49,6 +49,8 @@ final class DemoCommand implements Command {
         double target = args.getDouble("target-cosine", 0.995);
         String keep = args.get("keep");
         String student = args.get("student");
+        String pruned = args.get("pruned");
+        boolean prune = !args.flag("no-prune");
         args.finish();
         if (n < 4 || calibN < 1 || runs < 1) {
             throw new UsageException("need --sentences >= 4, --calib-sentences >= 1, --runs >= 1");
@@ -100,6 +102,34 @@ final class DemoCommand implements Command {
                 } catch (Exception e) {
                     rows.add(new Row(v.name(), 0, Double.NaN, Double.NaN, null, "failed: " + e.getMessage(), null));
                 }
+            }
+            if (prune) {
+                // One-shot pruning: unstructured at the sparsity that still keeps a usable model without
+                // fine-tuning, and half of every FFN's neurons (ranked by their activations on the calibration
+                // sentences), which removes FLOPs on the dense kernels.
+                Map<String, double[]> acts = dev.compresso.prune.Importance.inputMeanSquares(fp32.graph(), tok, calib);
+                record P(String name, dev.compresso.prune.Pruner.Method m, double s, Map<String, double[]> a) {}
+                for (P v : List.of(new P("pruned 30% global (one-shot)", dev.compresso.prune.Pruner.Method.GLOBAL, 0.3, null),
+                        new P("pruned 50% FFN neurons (one-shot)", dev.compresso.prune.Pruner.Method.FFN, 0.5, acts))) {
+                    long t0 = System.nanoTime();
+                    try {
+                        dev.compresso.prune.Pruner.Result r = dev.compresso.prune.Pruner.run(fp32.graph(),
+                                dev.compresso.prune.Pruner.Options.of(v.m(), v.s()), v.a(), s -> {});
+                        Path p = dir.resolve("minilm-" + v.name().replaceAll("[^a-z0-9]+", "-") + ".compresso");
+                        ModelFiles.write(r.graph(), tok.toJson(), Map.of("pruning", String.join("\n", r.report())), p);
+                        rows.add(measure(v.name(), p, tok, eval, ref, lat, runs,
+                                String.format(Locale.ROOT, "pass %.1f s", (System.nanoTime() - t0) / 1e9)));
+                    } catch (Exception e) {
+                        rows.add(new Row(v.name(), 0, Double.NaN, Double.NaN, null, "failed: " + e.getMessage(), null));
+                    }
+                }
+            }
+            if (pruned != null) {
+                // Pruning with fine-tuning runs for minutes: as for the student, the demo measures a model that
+                // `./compresso prune --finetune` produced (docs/pruning.md) and says so.
+                Path pp = Path.of(pruned);
+                rows.add(measure("pruned + fine-tuned", pp, tok, eval, ref, lat, runs, "from " + pp.getFileName()
+                        + " (./compresso prune --finetune)"));
             }
             if (student != null) {
                 // Distillation takes minutes to hours, too long for a demo: the demo measures a student that

@@ -287,8 +287,20 @@ public final class Encoder {
             return out[l];
         }
 
-        /** Attention probabilities of layer {@code l} ({@link Backward.Packing#probSize} layout). */
+        /** Whether the layers share one set of activation buffers (a frozen encoder's pass: no backward). */
+        boolean sharedActs;
+
+        /**
+         * Attention probabilities of layer {@code l} ({@link Backward.Packing#probSize} layout).
+         *
+         * @throws IllegalStateException for a layer other than the last of a frozen encoder's pass, whose layers
+         *                               share their buffers (only the last layer's values are left)
+         */
         public float[] probabilities(int l) {
+            if (sharedActs && l != acts.length - 1) {
+                throw new IllegalStateException("a frozen encoder's pass keeps the attention of its last layer only, not "
+                        + "of layer " + l);
+            }
             return acts[l].probs;
         }
 
@@ -312,8 +324,12 @@ public final class Encoder {
         Pass p = new Pass();
         p.out = new float[cfg.layers() + 1][0];
         p.acts = new LayerActs[cfg.layers()];
+        // Without a backward pass, a layer's intermediate values are dead once its output is written: the layers of
+        // a frozen encoder (a teacher) reuse one set of buffers, a sixth of the activation memory for six layers.
+        LayerActs shared = trainable ? null : new LayerActs();
+        p.sharedActs = !trainable;
         for (int l = 0; l < cfg.layers(); l++) {
-            p.acts[l] = new LayerActs();
+            p.acts[l] = trainable ? new LayerActs() : shared;
         }
         return p;
     }
@@ -341,8 +357,10 @@ public final class Encoder {
         p.dropoutKey = dropoutKey;
         Backward.Packing pk = batch.packing();
         p.emb = grow(p.emb, (long) r * h);
-        p.embHat = grow(p.embHat, (long) r * h);
-        p.embRstd = grow(p.embRstd, r);
+        if (trainable) {
+            p.embHat = grow(p.embHat, (long) r * h);
+            p.embRstd = grow(p.embRstd, r);
+        }
         for (int i = 0; i <= cfg.layers(); i++) {
             p.out[i] = grow(p.out[i], (long) r * h);
         }
@@ -376,13 +394,15 @@ public final class Encoder {
             a.probs = grow(a.probs, pk.probSize(heads));
             a.ctx = grow(a.ctx, (long) r * h);
             a.a = grow(a.a, (long) r * h);
-            a.hat1 = grow(a.hat1, (long) r * h);
-            a.rstd1 = grow(a.rstd1, r);
             a.f = grow(a.f, (long) r * f);
             a.g = grow(a.g, (long) r * f);
             a.o2 = grow(a.o2, (long) r * h);
-            a.hat2 = grow(a.hat2, (long) r * h);
-            a.rstd2 = grow(a.rstd2, r);
+            if (trainable) { // the layer norms' saved statistics serve the backward pass only
+                a.hat1 = grow(a.hat1, (long) r * h);
+                a.rstd1 = grow(a.rstd1, r);
+                a.hat2 = grow(a.hat2, (long) r * h);
+                a.rstd2 = grow(a.rstd2, r);
+            }
             L.qkv.forward(in, r, a.qkv, p.scratch, threads);
             Backward.attentionForward(a.qkv, pk, h, heads, scale, a.ctx, a.probs, threads);
             L.out.forward(a.ctx, r, a.a, p.scratch, threads);

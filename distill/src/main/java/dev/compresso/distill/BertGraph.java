@@ -331,7 +331,7 @@ public final class BertGraph {
 
     private void put(Rewriter edits, String name, float[] v) {
         Tensor old = graph.constants().get(name);
-        edits.putConstant(name, Tensor.ofFloats(old.shape(), v.clone()));
+        edits.putConstant(name, Tensor.ofFloats(old.shape(), v)); // ofFloats copies
     }
 
     private static Linear linear(Linear l, float[] w, float[] b) {

@@ -141,17 +141,20 @@ public final class Distiller {
             hash = hash * 31 + java.util.Arrays.hashCode(t);
         }
         Encoder[] encoders = encoders(bg, cfg, keep, init, options.trainEmbeddings());
-        Encoder teacherEnc = encoders[0], student = encoders[1];
+        Encoder student = encoders[1];
         // The student graph is rebuilt from the graph whose shapes it has: the teacher's (kept layers), or the
         // initial graph's (which may have a narrower feed-forward width).
         BertGraph shape = init == null ? bg : BertGraph.of(init);
         int[] slots = init == null ? keep : java.util.stream.IntStream.range(0, keep.length).toArray();
         hook.afterStep(0, 0, student);
-        Run run = new Run(teacherEnc, student, keep, cfg, options, hook);
+        Run run = new Run(encoders[0], student, keep, cfg, options, hook);
+        encoders = null;
         String fingerprint = options.fingerprint(data.size(), hash)
                 + (student.config().ffn() == cfg.ffn() ? "" : ",ffn" + student.config().ffn());
         Result r = run.train(data, fingerprint, progress, listener, () -> shape.student(slots, student.weights()));
-        return new Result(shape.student(slots, student.weights()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
+        // The teacher, the activations and the optimiser state die here, before the student graph is built.
+        run = null;
+        return new Result(shape.student(slots, student.release()), r.steps(), r.sentences(), r.tokens(), r.seconds(),
                 r.lastLoss(), r.progress(), r.steadyTokensPerSecond());
     }
 
@@ -354,9 +357,22 @@ public final class Distiller {
                 }
                 listener.stepDone(step + 1, lastLoss, snapshot);
             }
+            log.accept(String.format(java.util.Locale.ROOT, "memory: teacher %.1f MB, student %.1f MB (weights, gradients, "
+                    + "AdamW moments, packed copies), activations %.1f MB (student %.1f, teacher %.1f, loss buffers %.1f)",
+                    teacher.stateBytes() / 1e6, student.stateBytes() / 1e6,
+                    (sp.bytes() + tp.bytes() + lossBytes(ps, pt, dps, dBuf)) / 1e6, sp.bytes() / 1e6, tp.bytes() / 1e6,
+                    lossBytes(ps, pt, dps, dBuf) / 1e6));
             long end = System.nanoTime();
             double steady = warmTime == 0 || end == warmTime ? Double.NaN : (tokens - warmTokens) / ((end - warmTime) / 1e9);
             return new Result(null, total - start, sentences, tokens, (end - t0) / 1e9, lastLoss, curve, steady);
+        }
+
+        private static long lossBytes(float[] ps, float[] pt, float[] dps, float[][] dBuf) {
+            long n = (long) ps.length + pt.length + dps.length;
+            for (float[] d : dBuf) {
+                n += d.length;
+            }
+            return 4 * n;
         }
 
         /** The gradient buffer of output {@code j}, zeroed once per step when a loss first looks at it. */

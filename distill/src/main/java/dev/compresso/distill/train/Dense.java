@@ -43,6 +43,22 @@ public final class Dense {
         }
     }
 
+    /** Bytes of the packed copies and QAT buffers (memory accounting). */
+    long packedBytes() {
+        return 4L * (panels.length + panelsT.length + wq.length + xq.length);
+    }
+
+    /** Drops the packed copies and QAT buffers (the end of training; the layer is not run again). */
+    void dropPacked() {
+        panels = new float[0];
+        panelsT = new float[0];
+        wq = new float[0];
+        xq = new float[0];
+        packedVersion = -1;
+        packedVersionT = -1;
+        wqVersion = -1;
+    }
+
     /** The weight parameter {@code [out, in]}. */
     public Param weight() {
         return w;

@@ -242,15 +242,67 @@ public final class Encoder {
         if (!trainable) {
             throw new IllegalStateException("a frozen encoder keeps its linear layers packed; it has no dense weights");
         }
+        if (released) {
+            throw new IllegalStateException("the encoder was released at the end of training");
+        }
+        return weights(float[]::clone);
+    }
+
+    private EncoderWeights weights(java.util.function.UnaryOperator<float[]> c) {
         List<EncoderWeights.LayerWeights> ls = new ArrayList<>();
         for (Layer l : layers) {
-            ls.add(new EncoderWeights.LayerWeights(l.qkv.w.value.clone(), l.qkv.b.value.clone(), l.out.w.value.clone(),
-                    l.out.b.value.clone(), l.norm1.gamma.value.clone(), l.norm1.beta.value.clone(),
-                    l.ffnIn.w.value.clone(), l.ffnIn.b.value.clone(), l.ffnOut.w.value.clone(), l.ffnOut.b.value.clone(),
-                    l.norm2.gamma.value.clone(), l.norm2.beta.value.clone()));
+            ls.add(new EncoderWeights.LayerWeights(c.apply(l.qkv.w.value), c.apply(l.qkv.b.value), c.apply(l.out.w.value),
+                    c.apply(l.out.b.value), c.apply(l.norm1.gamma.value), c.apply(l.norm1.beta.value),
+                    c.apply(l.ffnIn.w.value), c.apply(l.ffnIn.b.value), c.apply(l.ffnOut.w.value), c.apply(l.ffnOut.b.value),
+                    c.apply(l.norm2.gamma.value), c.apply(l.norm2.beta.value)));
         }
-        return new EncoderWeights(word.value.clone(), position.value.clone(), type == null ? null : type.value.clone(),
-                embNorm.gamma.value.clone(), embNorm.beta.value.clone(), ls);
+        return new EncoderWeights(c.apply(word.value), c.apply(position.value), type == null ? null : c.apply(type.value),
+                c.apply(embNorm.gamma.value), c.apply(embNorm.beta.value), ls);
+    }
+
+    private boolean released;
+
+    /**
+     * Bytes of this encoder's own state: the values it owns (a frozen word table shared with another encoder is
+     * counted by the frozen one, not here), gradients, optimiser moments and packed copies.
+     */
+    public long stateBytes() {
+        long n = 0;
+        for (Param p : params) {
+            boolean owned = p.trainable() || !trainable;
+            n += 4L * ((owned && p.value != null ? p.value.length : 0) + (p.grad == null ? 0 : p.grad.length)
+                    + (p.m == null ? 0 : p.m.length) + (p.v == null ? 0 : p.v.length));
+        }
+        for (Layer l : layers) {
+            for (Dense d : List.of(l.qkv, l.out, l.ffnIn, l.ffnOut)) {
+                n += d.packedBytes();
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Ends training: drops every gradient, optimiser moment and packed copy, and hands over the weight arrays
+     * themselves (no copy), so writing the student out needs no second copy of it in memory. The encoder cannot
+     * run or train afterwards.
+     *
+     * @throws IllegalStateException on a frozen or already released encoder
+     */
+    public EncoderWeights release() {
+        if (!trainable || released) {
+            throw new IllegalStateException(released ? "the encoder was already released" : "a frozen encoder has no "
+                    + "training state to release");
+        }
+        released = true;
+        for (Param p : params) {
+            p.dropTrainingState();
+        }
+        for (Layer l : layers) {
+            for (Dense d : List.of(l.qkv, l.out, l.ffnIn, l.ffnOut)) {
+                d.dropPacked();
+            }
+        }
+        return weights(a -> a);
     }
 
     /** Clears every gradient. */
@@ -308,6 +360,23 @@ public final class Encoder {
             return batch;
         }
 
+        /** Bytes of activations and scratch this pass holds now (its buffers only grow: the largest batch's). */
+        public long bytes() {
+            long n = (long) emb.length + embHat.length + embRstd.length + dh.length + dh1.length + ds.length + dctx.length
+                    + dg.length + dqkv.length + tmp.length;
+            for (float[] o : out) {
+                n += o.length;
+            }
+            java.util.Set<LayerActs> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            for (LayerActs a : acts) {
+                if (seen.add(a)) {
+                    n += (long) a.qkv.length + a.probs.length + a.ctx.length + a.a.length + a.hat1.length + a.rstd1.length
+                            + a.n1.length + a.f.length + a.g.length + a.o2.length + a.hat2.length + a.rstd2.length;
+                }
+            }
+            return 4 * n + scratch.bytes();
+        }
+
         public int rows() {
             return rows;
         }
@@ -349,6 +418,9 @@ public final class Encoder {
      * @throws IllegalArgumentException when a token id, type id or sequence length is out of the model's range
      */
     public void forward(TokenBatch batch, Pass p, float dropout, long dropoutKey, int threads) {
+        if (released) {
+            throw new IllegalStateException("the encoder was released at the end of training");
+        }
         checkBatch(batch);
         int r = batch.rows(), h = cfg.hidden(), f = cfg.ffn();
         p.batch = batch;

@@ -14,10 +14,10 @@ public final class Param {
     private final boolean rowSparse;
     /** The values; {@code null} once a frozen parameter's owner has {@linkplain #release() released} them. */
     float[] value;
-    final float[] grad;
-    final float[] m;
-    final float[] v;
-    final BitSet touched;
+    float[] grad;
+    float[] m;
+    float[] v;
+    BitSet touched;
     private int version;
 
     /**
@@ -160,6 +160,14 @@ public final class Param {
             }
         }
         changed();
+    }
+
+    /** Drops the gradient and the optimiser's moments at the end of training; the parameter is frozen from then on. */
+    void dropTrainingState() {
+        grad = null;
+        m = null;
+        v = null;
+        touched = null;
     }
 
     /** Marks row {@code r} as touched by this step's gradient (row-sparse parameters). */

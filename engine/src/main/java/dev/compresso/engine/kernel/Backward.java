@@ -154,6 +154,12 @@ public final class Backward {
         float[] partial = new float[0];
         private MemorySegment na = MemorySegment.NULL, nw = MemorySegment.NULL, nc = MemorySegment.NULL;
 
+        /** Bytes this scratch holds now, on the heap and off it (memory accounting). */
+        public long bytes() {
+            return 4L * (dyT.length + xT.length + dw.length + partial.length) + na.byteSize() + nw.byteSize()
+                    + nc.byteSize();
+        }
+
         private static MemorySegment grow(MemorySegment s, long bytes) {
             if (s.byteSize() >= bytes) {
                 return s;

@@ -39,19 +39,6 @@ class GradualPrunerTest {
 
     @Test
     void finetunedModelEndsAtTheExactSparsityWithPrunedWeightsHeldAtZero() throws Exception {
-        Path d = Files.createTempDirectory("gradual-test");
-        Path onnx = d.resolve("m.onnx"), tj = d.resolve("tokenizer.json");
-        try (InputStream in = GradualPrunerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx");
-                InputStream ti = GradualPrunerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
-            Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
-            Files.copy(ti, tj, StandardCopyOption.REPLACE_EXISTING);
-        }
-        WordPieceTokenizer tok = WordPieceTokenizer.fromJson(tj);
-        List<int[]> ids = new ArrayList<>();
-        for (String s : List.of("The cat sat on the mat.", "Compilers translate code.", "Rain fell all day.",
-                "A package manager installs software.", "She read the letter twice.", "Bees collect nectar.")) {
-            ids.add(tok.encode(s).ids());
-        }
         List<String> progress = new ArrayList<>();
         try (Model m = Model.load(onnx)) {
             Pruner.Options o = Pruner.Options.of(Pruner.Method.MAGNITUDE, 0.5).withLayout(Layout.DENSE);
@@ -83,7 +70,7 @@ class GradualPrunerTest {
             "A package manager installs software.", "She read the letter twice.", "Bees collect nectar.");
 
     /** Mean-pooled last hidden state of every sentence, one engine run each. */
-    private static float[][] embed(Graph g, WordPieceTokenizer tok) throws Exception {
+    private static float[][] embed(Graph g) throws Exception {
         Model m = Model.of(g);
         float[][] out = new float[TEXT.size()][];
         try (dev.compresso.engine.Session s = m.newSession()) {
@@ -127,25 +114,30 @@ class GradualPrunerTest {
         return sum / a.length;
     }
 
-    private static Path copyModel(Path d) throws Exception {
-        Path onnx = d.resolve("m.onnx"), tj = d.resolve("tokenizer.json");
+    /** The real model and tokenizer, copied out of the test class path once, and the sentences' token ids. */
+    private static Path onnx;
+    private static WordPieceTokenizer tok;
+    private static List<int[]> ids;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void copyModel() throws Exception {
+        Path d = Files.createTempDirectory("structured-finetune-test");
+        onnx = d.resolve("m.onnx");
+        Path tj = d.resolve("tokenizer.json");
         try (InputStream in = GradualPrunerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx");
                 InputStream ti = GradualPrunerTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
             Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
             Files.copy(ti, tj, StandardCopyOption.REPLACE_EXISTING);
         }
-        return onnx;
+        tok = WordPieceTokenizer.fromJson(tj);
+        ids = new ArrayList<>();
+        for (String s : TEXT) {
+            ids.add(tok.encode(s).ids());
+        }
     }
 
     @Test
     void structuredFfnPruningIsFineTunedIntoANarrowerModelCloserToTheOriginal() throws Exception {
-        Path d = Files.createTempDirectory("ffn-finetune-test");
-        Path onnx = copyModel(d);
-        WordPieceTokenizer tok = WordPieceTokenizer.fromJson(d.resolve("tokenizer.json"));
-        List<int[]> ids = new ArrayList<>();
-        for (String s : TEXT) {
-            ids.add(tok.encode(s).ids());
-        }
         try (Model m = Model.load(onnx)) {
             Pruner.Options o = Pruner.Options.of(Pruner.Method.FFN, 0.5).withLayout(Layout.DENSE);
             DistillOptions train = DistillOptions.defaults().withSteps(4, 8).withBatch(3, 64)
@@ -161,8 +153,8 @@ class GradualPrunerTest {
                 ffns++;
             }
             assertEquals(6, ffns);
-            float[][] ref = embed(m.graph(), tok);
-            double before = meanCosine(embed(cut, tok), ref), after = meanCosine(embed(r.graph(), tok), ref);
+            float[][] ref = embed(m.graph());
+            double before = meanCosine(embed(cut), ref), after = meanCosine(embed(r.graph()), ref);
             assertTrue(after > before, "fine-tuning moved the narrow model toward the original: " + before + " -> " + after);
             assertTrue(r.report().stream().anyMatch(l -> l.startsWith("fine-tuned 8 steps")), String.join("\n", r.report()));
         }
@@ -170,13 +162,6 @@ class GradualPrunerTest {
 
     @Test
     void aThreeLayerStudentWithANarrowerFeedForwardTrainsAndRuns() throws Exception {
-        Path d = Files.createTempDirectory("narrow-student-test");
-        Path onnx = copyModel(d);
-        WordPieceTokenizer tok = WordPieceTokenizer.fromJson(d.resolve("tokenizer.json"));
-        List<int[]> ids = new ArrayList<>();
-        for (String s : TEXT) {
-            ids.add(tok.encode(s).ids());
-        }
         try (Model m = Model.load(onnx)) {
             int[] keep = {0, 2, 4};
             dev.compresso.distill.BertGraph bg = dev.compresso.distill.BertGraph.of(m.graph());
@@ -194,8 +179,8 @@ class GradualPrunerTest {
             dev.compresso.distill.BertGraph sg = dev.compresso.distill.BertGraph.of(r.student());
             assertEquals(3, sg.config().layers());
             assertEquals(1001, sg.config().ffn());
-            float[][] ref = embed(m.graph(), tok);
-            double before = meanCosine(embed(init, tok), ref), after = meanCosine(embed(r.student(), tok), ref);
+            float[][] ref = embed(m.graph());
+            double before = meanCosine(embed(init), ref), after = meanCosine(embed(r.student()), ref);
             assertTrue(after > before, "the narrow student learned: " + before + " -> " + after);
             // A wider init than the teacher's layers allow, or other widths, are refused with the graph's name.
             Graph wrongLayers = Pruner.run(m.graph(), Pruner.Options.of(Pruner.Method.FFN, 0.5).withLayout(Layout.DENSE), null)

@@ -26,7 +26,7 @@ final class PruneCommand implements Command {
     @Override
     public String usage() {
         return "prune --model IN --sparsity S --out OUT [--method global|magnitude|block|block-global|2:4|heads|ffn] [--finetune CORPUS] "
-                + "[--steps N] [--lr X] [--crops] [--floor F] [--layout probe|dense|csr|bsr] [--values fp32|fp16|int8] [--probe-rows M] "
+                + "[--steps N] [--lr X] [--crops] [--train-embeddings] [--floor F] [--layout probe|dense|csr|bsr] [--values fp32|fp16|int8] [--probe-rows M] "
                 + "[--threads T] [--calib FILE] [--tokenizer T]";
     }
 
@@ -40,6 +40,7 @@ final class PruneCommand implements Command {
         int steps = args.getInt("steps", 0);
         double lr = args.getDouble("lr", 5e-4);
         boolean crops = args.flag("crops");
+        boolean trainEmbeddings = args.flag("train-embeddings");
         double floor = args.getDouble("floor", 0.02);
         String layoutName = args.get("layout", "probe");
         String valuesName = args.get("values", "fp32");
@@ -118,7 +119,7 @@ final class PruneCommand implements Command {
                 int n = steps > 0 ? steps : Math.max(1, ids.size() / 32);
                 dev.compresso.distill.DistillOptions train = dev.compresso.distill.DistillOptions.defaults()
                         .withSteps(Math.max(1, (int) ((long) n * 32 / ids.size()) + 1), n)
-                        .withOptimizer((float) lr, 0.05f, false, 0.01f, 1f).withCrops(crops).withRun(42, threads, 0f);
+                        .withOptimizer((float) lr, 0.05f, false, 0.01f, 1f).withCrops(crops).withTrainEmbeddings(trainEmbeddings).withRun(42, threads, 0f);
                 System.err.printf(Locale.ROOT, "gradual pruning: %d fine-tuning steps of 32 sentences from %s%n", n, finetune);
                 r = dev.compresso.prune.GradualPruner.run(model.graph(), ids, o, acts, train,
                         new dev.compresso.prune.GradualPruner.Schedule(0.75, 10), line -> System.err.println("  " + line));

@@ -32,6 +32,7 @@ final class BsrVector {
     /** Blocks widened at once by the one-row path. */
     private static final int WINDOW = 512;
     private static final int AT_FLOATS = 1 << 18;
+    private static final java.nio.ByteOrder LE = java.nio.ByteOrder.LITTLE_ENDIAN;
 
     static void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
@@ -105,7 +106,7 @@ final class BsrVector {
             MemorySegment c, int m0, int m1, int n0, int n1, CsrVector.Scratch s) {
         int k = w.inFeatures(), n = w.outFeatures();
         int sr = Math.max(W2, Math.min(16 * W2, AT_FLOATS / Math.max(1, k) / W2 * W2));
-        float[] at = s.at(sr * k);
+        MemorySegment at = s.atSeg(sr * k);
         float[] ct = s.ct(CHUNK * R * W2);
         java.util.Arrays.fill(s.scale, 1f);
         int nb0 = n0 / R, nb1 = (n1 + R - 1) / R;
@@ -115,11 +116,11 @@ final class BsrVector {
             int rest = rows - full * W2;
             int tails = (rest + VL - 1) / VL;
             for (int b = 0; b < full; b++) {
-                CsrVector.pack(a, k, r0 + b * W2, W2, W2, at, b * W2 * k, s);
+                CsrVector.pack(a, k, r0 + b * W2, W2, W2, at, (long) b * W2 * k, s);
             }
             for (int b = 0; b < tails; b++) {
                 int rr = full * W2 + b * VL;
-                CsrVector.pack(a, k, r0 + rr, Math.min(VL, rows - rr), VL, at, rr * k, s);
+                CsrVector.pack(a, k, r0 + rr, Math.min(VL, rows - rr), VL, at, (long) rr * k, s);
             }
             for (int g0 = nb0; g0 < nb1; g0 += CHUNK) {
                 int g1 = Math.min(nb1, g0 + CHUNK);
@@ -130,7 +131,7 @@ final class BsrVector {
                     s.bias[j - j0] = bias == null ? 0f : bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
                 }
                 for (int rb = 0; rb < full; rb++) {
-                    int off = rb * W2 * k;
+                    long off = 4L * rb * W2 * k;
                     for (int g = g0; g < g1; g++) {
                         block2(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
                                 (g - g0) * R * W2);
@@ -139,7 +140,7 @@ final class BsrVector {
                 }
                 for (int tb = 0; tb < tails; tb++) {
                     int rr = full * W2 + tb * VL;
-                    int off = rr * k;
+                    long off = 4L * rr * k;
                     for (int g = g0; g < g1; g++) {
                         block1(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
                                 (g - g0) * R * VL);
@@ -151,13 +152,13 @@ final class BsrVector {
     }
 
     /** One block row over a {@link #W2}-row block: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}. */
-    private static void block2(float[] at, int off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
+    private static void block2(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
         FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         for (; p < e; p++) {
-            int o = off + cols[p] * W2;
-            FloatVector x0 = FloatVector.fromArray(S, at, o);
-            FloatVector x1 = FloatVector.fromArray(S, at, o + VL);
+            long o = off + cols[p] * (4L * W2);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, at, o, LE);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, at, o + 4L * VL, LE);
             int v = p * R;
             FloatVector w0 = FloatVector.broadcast(S, vals[v]);
             c00 = x0.fma(w0, c00);
@@ -183,10 +184,10 @@ final class BsrVector {
     }
 
     /** One block row over a {@link #VL}-row block. */
-    private static void block1(float[] at, int off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
+    private static void block1(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
         for (; p < e; p++) {
-            FloatVector x = FloatVector.fromArray(S, at, off + cols[p] * VL);
+            FloatVector x = FloatVector.fromMemorySegment(S, at, off + cols[p] * (4L * VL), LE);
             int v = p * R;
             c0 = x.fma(FloatVector.broadcast(S, vals[v]), c0);
             c1 = x.fma(FloatVector.broadcast(S, vals[v + 1]), c1);

@@ -25,7 +25,12 @@ final class BsrVector {
     /** Four lanes: one block. 128-bit vectors exist on every platform with Vector API intrinsics. */
     private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
     private static final int VL = S.length();
-    private static final int W2 = 2 * VL;
+    /**
+     * Rows of a full A block: 4 vectors (16 accumulators: 4 channels × 4 row vectors) where the register file
+     * has 32 vector registers; 2 vectors on AVX2 (16 registers; 4 vectors there would spill).
+     */
+    private static final int NV = S.vectorBitSize() == 256 || CsrVector.NV == 2 ? 2 : 4;
+    private static final int W2 = NV * VL;
     private static final int R = BsrMatrix.BLOCK_ROWS;
     /** Block rows widened together: 64 channels, matching {@link CsrVector.Scratch}'s bias/scale tiles. */
     private static final int CHUNK = CsrVector.CHANNELS / BsrMatrix.BLOCK_ROWS;
@@ -133,8 +138,13 @@ final class BsrVector {
                 for (int rb = 0; rb < full; rb++) {
                     long off = 4L * rb * W2 * k;
                     for (int g = g0; g < g1; g++) {
-                        block2(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
+                        if (NV == 4) {
+                            block4(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
                                 (g - g0) * R * W2);
+                        } else {
+                            block2(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
+                                (g - g0) * R * W2);
+                        }
                     }
                     CsrVector.store(ct, W2, c, n, r0 + rb * W2, W2, j0, j1, s, act);
                 }
@@ -149,6 +159,56 @@ final class BsrVector {
                 }
             }
         }
+    }
+
+    /** One block row over a 4-vector row block: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}. */
+    private static void block4(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (; p < e; p++) {
+            long o = off + cols[p] * (4L * W2);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, at, o, LE);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, at, o + 4L * VL, LE);
+            FloatVector x2 = FloatVector.fromMemorySegment(S, at, o + 8L * VL, LE);
+            FloatVector x3 = FloatVector.fromMemorySegment(S, at, o + 12L * VL, LE);
+            int v = p * R;
+            FloatVector w = FloatVector.broadcast(S, vals[v]);
+            c00 = x0.fma(w, c00);
+            c01 = x1.fma(w, c01);
+            c02 = x2.fma(w, c02);
+            c03 = x3.fma(w, c03);
+            w = FloatVector.broadcast(S, vals[v + 1]);
+            c10 = x0.fma(w, c10);
+            c11 = x1.fma(w, c11);
+            c12 = x2.fma(w, c12);
+            c13 = x3.fma(w, c13);
+            w = FloatVector.broadcast(S, vals[v + 2]);
+            c20 = x0.fma(w, c20);
+            c21 = x1.fma(w, c21);
+            c22 = x2.fma(w, c22);
+            c23 = x3.fma(w, c23);
+            w = FloatVector.broadcast(S, vals[v + 3]);
+            c30 = x0.fma(w, c30);
+            c31 = x1.fma(w, c31);
+            c32 = x2.fma(w, c32);
+            c33 = x3.fma(w, c33);
+        }
+        c00.intoArray(ct, co);
+        c01.intoArray(ct, co + VL);
+        c02.intoArray(ct, co + 2 * VL);
+        c03.intoArray(ct, co + 3 * VL);
+        c10.intoArray(ct, co + W2);
+        c11.intoArray(ct, co + W2 + VL);
+        c12.intoArray(ct, co + W2 + 2 * VL);
+        c13.intoArray(ct, co + W2 + 3 * VL);
+        c20.intoArray(ct, co + 2 * W2);
+        c21.intoArray(ct, co + 2 * W2 + VL);
+        c22.intoArray(ct, co + 2 * W2 + 2 * VL);
+        c23.intoArray(ct, co + 2 * W2 + 3 * VL);
+        c30.intoArray(ct, co + 3 * W2);
+        c31.intoArray(ct, co + 3 * W2 + VL);
+        c32.intoArray(ct, co + 3 * W2 + 2 * VL);
+        c33.intoArray(ct, co + 3 * W2 + 3 * VL);
     }
 
     /** One block row over a {@link #W2}-row block: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}. */

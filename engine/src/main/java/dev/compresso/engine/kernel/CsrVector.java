@@ -355,6 +355,9 @@ final class CsrVector {
 
     /** Inputs per K chunk: the chunk's {@code Aᵀ} rows of one full row block fill {@link #AT_L1_FLOATS}. */
     static int kChunk(int k) {
+        if (AT_L1_FLOATS == 0) {
+            return Math.max(1, k);
+        }
         int kc = Math.max(16, AT_L1_FLOATS / RB);
         return Math.min(Math.max(1, k), kc);
     }

@@ -72,6 +72,11 @@ final class CsrVector {
         float[] row = new float[CHANNELS];
         int[] strideK = new int[VL];
         int[] split = new int[0];
+        int[] words = new int[0];
+
+        int[] words(int n) {
+            return words.length >= n ? words : (words = new int[n]);
+        }
 
         int[] split(int n) {
             return split.length >= n ? split : (split = new int[n]);

@@ -9,6 +9,7 @@ import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
 import dev.compresso.engine.weights.Int8Panels;
+import dev.compresso.engine.weights.Nm24Matrix;
 import dev.compresso.engine.weights.Panels;
 import java.lang.foreign.MemorySegment;
 
@@ -167,6 +168,26 @@ final class ScalarKernels implements KernelProvider {
                 float acc = 0f;
                 for (int p = w.blockStart(b), e = w.blockStart(b + 1); p < e; p++) {
                     acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + w.col(p)) * w.value(p, r);
+                }
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
+            }
+        }
+    }
+
+    @Override
+    public void nm24(MemorySegment a, Nm24Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        int k = w.inFeatures(), n = w.outFeatures(), g = Nm24Matrix.groups(k);
+        for (int i = m0; i < m1; i++) {
+            for (int j = n0; j < n1; j++) {
+                float acc = 0f;
+                for (int grp = 0; grp < g; grp++) {
+                    for (int s = 0; s < 2; s++) {
+                        int col = 4 * grp + w.position(j, grp, s);
+                        if (col < k) {
+                            acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + col) * w.value(j, grp, s);
+                        }
+                    }
                 }
                 c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
             }

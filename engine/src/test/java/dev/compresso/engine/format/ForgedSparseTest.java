@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.compresso.engine.ModelException;
 import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
+import dev.compresso.engine.weights.Nm24Matrix;
 import dev.compresso.engine.weights.PackedWeights;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -89,5 +90,34 @@ class ForgedSparseTest {
         int lastRow = BsrMatrix.blockRows(N) - 1;
         refused(b, "values", s -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED,
                 (long) b.blockStart(lastRow) * BsrMatrix.BLOCK_ROWS + 3, 1f), "padding");
+    }
+
+    @Test
+    void forgedNm24IsRefused() throws Exception {
+        for (CsrMatrix.ValueType vt : CsrMatrix.ValueType.values()) {
+            Nm24Matrix w = Nm24Matrix.fromDense(weights(), N, K, vt);
+            // K = 9: three groups; word of channel 0 holds nibbles of groups 0..2, the rest must be 0.
+            refused(w, "indices", s -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 0,
+                    s.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 0) & ~15 | 0b0101), "does not name two increasing");
+            refused(w, "indices", s -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 1,
+                    s.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 1) & ~(15 << 4) | 0b0011 << 4), "does not name two increasing");
+            refused(w, "indices", s -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 2,
+                    s.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 2) | 4 << 12), "past the last group");
+            refused(w, "indices", s -> s.fill((byte) 0), "does not name two increasing");
+            // Channel 7 is padding (N = 6): its slots must stay zero.
+            refused(w, "values", s -> s.set(ValueLayout.JAVA_BYTE, (long) 7 * vt.bytes() + vt.bytes() - 1, (byte) 0x3c),
+                    "padding slot");
+        }
+        Nm24Matrix q = Nm24Matrix.fromDense(weights(), N, K, CsrMatrix.ValueType.INT8);
+        refused(q, "row_scales", s -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, 1, Float.POSITIVE_INFINITY), "row_scales");
+    }
+
+    @Test
+    void nm24RoundTripsThroughAFile() throws Exception {
+        Nm24Matrix w = Nm24Matrix.fromDense(weights(), N, K, CsrMatrix.ValueType.FP16);
+        Path p = dir.resolve("nm24");
+        TensorFile.write(p, Map.of(), PackedCodec.entries("layer.w", w));
+        PackedWeights back = PackedCodec.read(TensorFile.open(p), "layer.w", w.format(), N, K);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(w.toDense(), back.toDense());
     }
 }

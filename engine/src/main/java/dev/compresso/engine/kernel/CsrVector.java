@@ -73,6 +73,8 @@ final class CsrVector {
         int[] strideK = new int[VL];
         int[] split = new int[0];
         int[] words = new int[0];
+        /** A register tile of {@link Bsr16Vector}: 8 rows of one vector. */
+        float[] tile = new float[8 * VL];
 
         int[] words(int n) {
             return words.length >= n ? words : (words = new int[n]);
@@ -389,16 +391,22 @@ final class CsrVector {
      * {@link Activation#apply} is too large to inline.
      */
     static void activate(float[] v, int cnt, Activation act) {
+        activate(v, 0, cnt, act);
+    }
+
+    /** {@link #activate(float[], int, Activation)} over {@code v[off .. off+cnt)}. */
+    static void activate(float[] v, int off, int cnt, Activation act) {
+        cnt += off;
         switch (act) {
             case NONE -> { }
             case RELU -> {
-                for (int q = 0; q < cnt; q++) {
+                for (int q = off; q < cnt; q++) {
                     v[q] = v[q] > 0f ? v[q] : 0f; // NaN to 0, as the reference does
                 }
             }
             case GELU, GELU_TANH -> {
                 VectorSpecies<Float> g = Fp32Vector.S;
-                int q = 0;
+                int q = off;
                 for (; q + g.length() <= cnt; q += g.length()) {
                     FloatVector x = FloatVector.fromArray(g, v, q);
                     (act == Activation.GELU ? Fp32Vector.gelu(x) : Fp32Vector.geluTanh(x)).intoArray(v, q);

@@ -12,7 +12,7 @@ import java.util.List;
  * Every implementation documents its layout and validates segment sizes in its constructor.
  */
 public sealed interface PackedWeights permits Fp32Panels, Fp16Panels, Int8Panels, CsrMatrix, BsrMatrix,
-        Nm24Matrix {
+        Bsr16Matrix, Nm24Matrix {
 
     /** Output features {@code N} (rows of {@code W}). */
     int outFeatures();

@@ -59,10 +59,19 @@ final class Bsr16Vector {
         }
         // A tile rows in a heap array: broadcasts from a heap float[] fold into the FMA's memory operand, from a
         // segment they took a separate load and a shuffle each (0.53 against 0.16 ns per FMA).
-        float[] ap = s.x(MR * k);
+        float[] ap = s.x(2 * MR * k);
         for (int r0 = m0; r0 < m1; r0 += MR) {
             int rows = Math.min(MR, m1 - r0);
             MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, (long) r0 * k * 4, ap, 0, rows * k);
+            if (rows == MR) {
+                // k-major copy for the tile: the eight broadcasts of a block are ap[8c .. 8c+8), one cache line
+                // and constant offsets (C2 merges their range checks).
+                for (int kk = 0; kk < k; kk++) {
+                    for (int r = 0; r < MR; r++) {
+                        ap[MR * k + kk * MR + r] = ap[r * k + kk];
+                    }
+                }
+            }
             for (int g0 = nb0; g0 < nb1; g0 += CHUNK) {
                 int g1 = Math.min(nb1, g0 + CHUNK);
                 int j0 = g0 * R, j1 = Math.min(n1, g1 * R);
@@ -75,7 +84,7 @@ final class Bsr16Vector {
                     for (int h = 0; h < R; h += VL) {
                         long bo = vo + ((long) p * R + h) * 4;
                         if (rows == MR) {
-                            tile8(ap, k, cols, vals, bo, p, e, s.tile);
+                            tile8(ap, MR * k, cols, vals, bo, p, e, s.tile);
                             store(s.tile, VL, MR, c, n, r0, g * R + h, j0, j1, s, act);
                         } else {
                             for (int r = 0; r < rows; r++) {
@@ -105,22 +114,22 @@ final class Bsr16Vector {
     }
 
     /**
-     * {@code MR} rows of A ({@code ap[r·k ..]}) times blocks {@code [p, e)}: the block at {@code vals[vo + (q - p)·64
+     * {@code MR} rows of A, k-major ({@code A[r][c]} at {@code ap[ao + c·MR + r]}), times blocks {@code [p, e)}: the block at {@code vals[vo + (q - p)·64
      * ..]} gets one broadcast of {@code A[r][cols[q]]} per row. The tile goes to {@code out[r·VL ..]}.
      */
-    private static void tile8(float[] ap, int k, int[] cols, MemorySegment vals, long vo, int p, int e, float[] out) {
+    private static void tile8(float[] ap, int ao, int[] cols, MemorySegment vals, long vo, int p, int e, float[] out) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         for (int q = p; q < e; q++, vo += 4L * R) {
             FloatVector v = FloatVector.fromMemorySegment(S, vals, vo, LE);
-            int o = cols[q];
+            int o = ao + cols[q] * MR;
             c0 = v.fma(FloatVector.broadcast(S, ap[o]), c0);
-            c1 = v.fma(FloatVector.broadcast(S, ap[o + k]), c1);
-            c2 = v.fma(FloatVector.broadcast(S, ap[o + 2 * k]), c2);
-            c3 = v.fma(FloatVector.broadcast(S, ap[o + 3 * k]), c3);
-            c4 = v.fma(FloatVector.broadcast(S, ap[o + 4 * k]), c4);
-            c5 = v.fma(FloatVector.broadcast(S, ap[o + 5 * k]), c5);
-            c6 = v.fma(FloatVector.broadcast(S, ap[o + 6 * k]), c6);
-            c7 = v.fma(FloatVector.broadcast(S, ap[o + 7 * k]), c7);
+            c1 = v.fma(FloatVector.broadcast(S, ap[o + 1]), c1);
+            c2 = v.fma(FloatVector.broadcast(S, ap[o + 2]), c2);
+            c3 = v.fma(FloatVector.broadcast(S, ap[o + 3]), c3);
+            c4 = v.fma(FloatVector.broadcast(S, ap[o + 4]), c4);
+            c5 = v.fma(FloatVector.broadcast(S, ap[o + 5]), c5);
+            c6 = v.fma(FloatVector.broadcast(S, ap[o + 6]), c6);
+            c7 = v.fma(FloatVector.broadcast(S, ap[o + 7]), c7);
         }
         c0.intoArray(out, 0);
         c1.intoArray(out, VL);

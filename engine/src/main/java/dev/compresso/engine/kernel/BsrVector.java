@@ -77,7 +77,7 @@ final class BsrVector {
         float[] lanes = s.scale; // four floats of scratch for the block row's result
         for (int b = b0; b < b1; b++) {
             int e = w.blockStart(b + 1);
-            FloatVector acc0 = FloatVector.zero(S4), acc1 = acc0;
+            FloatVector acc0 = FloatVector.zero(S4), acc1 = acc0, acc2 = acc0, acc3 = acc0;
             while (p < e) {
                 if (p >= we) {
                     ws = p;
@@ -88,15 +88,20 @@ final class BsrVector {
                 int q = p - ws;
                 int[] cols = s.cols;
                 float[] vals = s.vals;
-                for (; q + 1 < t; q += 2) {
+                // Four accumulators: the FMA latency, not the loads, bound two of them.
+                for (; q + 3 < t; q += 4) {
                     acc0 = FloatVector.fromArray(S4, vals, q * R).fma(FloatVector.broadcast(S4, x[cols[q]]), acc0);
                     acc1 = FloatVector.fromArray(S4, vals, q * R + R).fma(FloatVector.broadcast(S4, x[cols[q + 1]]), acc1);
+                    acc2 = FloatVector.fromArray(S4, vals, q * R + 2 * R).fma(FloatVector.broadcast(S4, x[cols[q + 2]]), acc2);
+                    acc3 = FloatVector.fromArray(S4, vals, q * R + 3 * R).fma(FloatVector.broadcast(S4, x[cols[q + 3]]), acc3);
                 }
-                if (q < t) {
+                for (; q < t; q++) {
                     acc0 = FloatVector.fromArray(S4, vals, q * R).fma(FloatVector.broadcast(S4, x[cols[q]]), acc0);
                 }
                 p = t + ws;
             }
+            acc0 = acc0.add(acc2);
+            acc1 = acc1.add(acc3);
             acc0.add(acc1).intoArray(lanes, 0);
             for (int r = 0; r < R && b * R + r < n1; r++) {
                 int j = b * R + r;

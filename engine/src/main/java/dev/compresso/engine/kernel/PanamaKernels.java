@@ -1,10 +1,12 @@
 package dev.compresso.engine.kernel;
 
+import dev.compresso.engine.weights.Bsr16Matrix;
 import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
 import dev.compresso.engine.weights.Int8Panels;
+import dev.compresso.engine.weights.Nm24Matrix;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -92,6 +94,18 @@ final class PanamaKernels implements KernelProvider {
     public void bsr(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         BsrVector.bsr(a, w, bias, act, c, m0, m1, n0, n1);
+    }
+
+    @Override
+    public void bsr16(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        Bsr16Vector.bsr16(a, w, bias, act, c, m0, m1, n0, n1);
+    }
+
+    @Override
+    public void nm24(MemorySegment a, Nm24Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        Nm24Vector.nm24(a, w, bias, act, c, m0, m1, n0, n1);
     }
 
     @Override

@@ -4,11 +4,13 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
+import dev.compresso.engine.weights.Bsr16Matrix;
 import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
 import dev.compresso.engine.weights.Int8Panels;
+import dev.compresso.engine.weights.Nm24Matrix;
 import dev.compresso.engine.weights.Panels;
 import java.lang.foreign.MemorySegment;
 
@@ -167,6 +169,42 @@ final class ScalarKernels implements KernelProvider {
                 float acc = 0f;
                 for (int p = w.blockStart(b), e = w.blockStart(b + 1); p < e; p++) {
                     acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + w.col(p)) * w.value(p, r);
+                }
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
+            }
+        }
+    }
+
+    @Override
+    public void bsr16(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        int k = w.inFeatures(), n = w.outFeatures();
+        for (int i = m0; i < m1; i++) {
+            for (int j = n0; j < n1; j++) {
+                int b = j / Bsr16Matrix.BLOCK_ROWS, r = j % Bsr16Matrix.BLOCK_ROWS;
+                float acc = 0f;
+                for (int p = w.blockStart(b), e = w.blockStart(b + 1); p < e; p++) {
+                    acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + w.col(p)) * w.value(b, p, r);
+                }
+                c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
+            }
+        }
+    }
+
+    @Override
+    public void nm24(MemorySegment a, Nm24Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        int k = w.inFeatures(), n = w.outFeatures(), g = Nm24Matrix.groups(k);
+        for (int i = m0; i < m1; i++) {
+            for (int j = n0; j < n1; j++) {
+                float acc = 0f;
+                for (int grp = 0; grp < g; grp++) {
+                    for (int s = 0; s < 2; s++) {
+                        int col = 4 * grp + w.position(j, grp, s);
+                        if (col < k) {
+                            acc += a.getAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * k + col) * w.value(j, grp, s);
+                        }
+                    }
                 }
                 c.setAtIndex(JAVA_FLOAT_UNALIGNED, (long) i * n + j, epilogue(acc, bias, j, act));
             }

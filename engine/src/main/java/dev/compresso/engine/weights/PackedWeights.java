@@ -11,7 +11,8 @@ import java.util.List;
  * {@linkplain #parts() parts} byte for byte, so loading a model is a memory map, not a conversion.
  * Every implementation documents its layout and validates segment sizes in its constructor.
  */
-public sealed interface PackedWeights permits Fp32Panels, Fp16Panels, Int8Panels, CsrMatrix, BsrMatrix {
+public sealed interface PackedWeights permits Fp32Panels, Fp16Panels, Int8Panels, CsrMatrix, BsrMatrix,
+        Bsr16Matrix, Nm24Matrix {
 
     /** Output features {@code N} (rows of {@code W}). */
     int outFeatures();

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.compresso.engine.ModelException;
+import dev.compresso.engine.weights.Bsr16Matrix;
 import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.weights.CsrMatrix;
+import dev.compresso.engine.weights.Nm24Matrix;
 import dev.compresso.engine.weights.PackedWeights;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -89,5 +91,53 @@ class ForgedSparseTest {
         int lastRow = BsrMatrix.blockRows(N) - 1;
         refused(b, "values", s -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED,
                 (long) b.blockStart(lastRow) * BsrMatrix.BLOCK_ROWS + 3, 1f), "padding");
+    }
+
+    @Test
+    void forgedNm24IsRefused() throws Exception {
+        for (CsrMatrix.ValueType vt : CsrMatrix.ValueType.values()) {
+            Nm24Matrix w = Nm24Matrix.fromDense(weights(), N, K, vt);
+            // K = 9: three groups; word of channel 0 holds nibbles of groups 0..2, the rest must be 0.
+            refused(w, "indices", s -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 0,
+                    s.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 0) & ~15 | 0b0101), "does not name two increasing");
+            refused(w, "indices", s -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 1,
+                    s.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 1) & ~(15 << 4) | 0b0011 << 4), "does not name two increasing");
+            refused(w, "indices", s -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 2,
+                    s.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 2) | 4 << 12), "past the last group");
+            refused(w, "indices", s -> s.fill((byte) 0), "does not name two increasing");
+            // Channel 7 is padding (N = 6): its slots must stay zero.
+            refused(w, "values", s -> s.set(ValueLayout.JAVA_BYTE, (long) 7 * vt.bytes() + vt.bytes() - 1, (byte) 0x3c),
+                    "padding slot");
+        }
+        Nm24Matrix q = Nm24Matrix.fromDense(weights(), N, K, CsrMatrix.ValueType.INT8);
+        refused(q, "row_scales", s -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, 1, Float.POSITIVE_INFINITY), "row_scales");
+    }
+
+    @Test
+    void nm24RoundTripsThroughAFile() throws Exception {
+        Nm24Matrix w = Nm24Matrix.fromDense(weights(), N, K, CsrMatrix.ValueType.FP16);
+        Path p = dir.resolve("nm24");
+        TensorFile.write(p, Map.of(), PackedCodec.entries("layer.w", w));
+        PackedWeights back = PackedCodec.read(TensorFile.open(p), "layer.w", w.format(), N, K);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(w.toDense(), back.toDense());
+    }
+
+    @Test
+    void forgedBsr16IsRefused() throws Exception {
+        for (CsrMatrix.ValueType vt : CsrMatrix.ValueType.values()) {
+            Bsr16Matrix b = Bsr16Matrix.fromDense(weights(), N, K, vt);
+            Consumer<MemorySegment> col0 = s -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, 0, (short) K);
+            refused(b, "block_col", col0, "out of range");
+            refused(b, "block_col", s -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, 1, (short) b.col(0)), "not increasing");
+            refused(b, "block_col", s -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, 0, (short) -1), "out of range");
+            // N = 6 is one block row: its end pointer is the block count, checked against the column bytes.
+            refused(b, "block_ptr", setInt(1, b.blocks() + 1), "blockCol has");
+            refused(b, "block_ptr", setInt(0, 2), "start at 0");
+            refused(b, "block_ptr", setInt(1, b.blocks() - 1), "blockCol has");
+            // N = 6: rows 6..15 of every block are padding and must hold zero.
+            refused(b, "values", s -> s.set(ValueLayout.JAVA_BYTE, 15L * vt.bytes() + vt.bytes() - 1, (byte) 0x3c), "padding");
+        }
+        Bsr16Matrix q = Bsr16Matrix.fromDense(weights(), N, K, CsrMatrix.ValueType.INT8);
+        refused(q, "row_scales", s -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, 3, Float.NaN), "row_scales");
     }
 }

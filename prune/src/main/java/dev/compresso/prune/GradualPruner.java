@@ -71,9 +71,9 @@ public final class GradualPruner {
             java.util.Map<String, double[]> activations, DistillOptions train, Schedule schedule,
             Consumer<String> progress) throws ModelException, IOException {
         switch (options.method()) {
-            case GLOBAL, MAGNITUDE, BLOCK, NM_2_4, FFN -> { }
-            default -> throw new IllegalArgumentException("pruning with fine-tuning takes global, magnitude, block, 2:4 or "
-                    + "ffn, not " + options.method().cliName());
+            case GLOBAL, MAGNITUDE, BLOCK, BLOCK16, NM_2_4, FFN -> { }
+            default -> throw new IllegalArgumentException("pruning with fine-tuning takes global, magnitude, block, block16, "
+                    + "2:4 or ffn, not " + options.method().cliName());
         }
         BertGraph bg = BertGraph.of(teacher);
         int layers = bg.config().layers();

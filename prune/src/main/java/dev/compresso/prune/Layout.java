@@ -3,7 +3,9 @@ package dev.compresso.prune;
 import dev.compresso.engine.kernel.Activation;
 import dev.compresso.engine.kernel.Int8Mode;
 import dev.compresso.engine.kernel.Kernels;
+import dev.compresso.engine.weights.Bsr16Matrix;
 import dev.compresso.engine.weights.BsrMatrix;
+import dev.compresso.engine.weights.Nm24Matrix;
 import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.Fp16Panels;
 import dev.compresso.engine.weights.Fp32Panels;
@@ -24,8 +26,8 @@ import java.util.Random;
  */
 public enum Layout {
     /**
-     * Time dense, CSR and (fp32 values) BSR on the layer's weights (best of interleaved runs); keep the fastest,
-     * or the smallest of those within {@value #TIE} of it.
+     * Time dense, CSR, 16x1 BSR, (fp32 values) 4x1 BSR and (2:4 weights) the 2:4 layout on the layer's weights
+     * (best of interleaved runs); keep the fastest, or the smallest of those within {@value #TIE} of it.
      */
     PROBE,
     /** Dense panels. */
@@ -33,10 +35,14 @@ public enum Layout {
     /** Compressed sparse rows. */
     CSR,
     /** 4x1 block-sparse rows (fp32 values only). */
-    BSR;
+    BSR,
+    /** 16x1 block-sparse rows with 16-bit block columns (fp32, fp16 or int8 values; at most 65,536 inputs). */
+    BSR16,
+    /** 2:4 semi-structured: two values and their 2-bit positions per group of four along K (2:4 weights only). */
+    NM24;
 
     /**
-     * @param s {@code probe}, {@code dense}, {@code csr} or {@code bsr}
+     * @param s {@code probe}, {@code dense}, {@code csr}, {@code bsr}, {@code bsr16} or {@code 2:4}
      * @return the layout
      * @throws IllegalArgumentException for anything else
      */
@@ -46,7 +52,9 @@ public enum Layout {
             case "dense" -> DENSE;
             case "csr" -> CSR;
             case "bsr" -> BSR;
-            default -> throw new IllegalArgumentException("unknown layout '" + s + "': use probe, dense, csr or bsr");
+            case "bsr16" -> BSR16;
+            case "2:4", "nm24" -> NM24;
+            default -> throw new IllegalArgumentException("unknown layout '" + s + "': use probe, dense, csr, bsr, bsr16 or 2:4");
         };
     }
 
@@ -97,10 +105,7 @@ public enum Layout {
         if (this != PROBE) {
             return new Choice(packAs(this, w, n, k, values), "");
         }
-        List<Layout> cands = new ArrayList<>(List.of(DENSE, CSR));
-        if (values == Values.FP32) {
-            cands.add(BSR);
-        }
+        List<Layout> cands = candidates(w, n, k, values);
         PackedWeights[] packed = new PackedWeights[cands.size()];
         for (int i = 0; i < packed.length; i++) {
             packed[i] = packAs(cands.get(i), w, n, k, values);
@@ -128,6 +133,21 @@ public enum Layout {
         return new Choice(packed[best], sb.toString());
     }
 
+    /** The formats that can hold these weights exactly, in the probe's order. */
+    static List<Layout> candidates(float[] w, int n, int k, Values values) {
+        List<Layout> c = new ArrayList<>(List.of(DENSE, CSR));
+        if (values == Values.FP32) {
+            c.add(BSR);
+        }
+        if (k <= Bsr16Matrix.MAX_IN_FEATURES) {
+            c.add(BSR16);
+        }
+        if (k >= 4 && Pattern.isNm(w, n, k, 2, 4)) {
+            c.add(NM24);
+        }
+        return c;
+    }
+
     /**
      * Runs every candidate kernel (with and without GELU) for a while on a synthetic half-sparse layer, so the
      * first probed layers are not timed in the interpreter or before C2 has compiled the kernels.
@@ -137,11 +157,12 @@ public enum Layout {
         float[] w = new float[n * k];
         Random r = new Random(7);
         for (int i = 0; i < w.length; i++) {
-            w[i] = r.nextBoolean() ? 0f : (float) r.nextGaussian();
+            // two non-zeros in every group of four: every candidate format, 2:4 included, can hold it
+            w[i] = (i & 3) < 2 ? (float) r.nextGaussian() : 0f;
         }
-        List<PackedWeights> ws = new ArrayList<>(List.of(packAs(DENSE, w, n, k, values), packAs(CSR, w, n, k, values)));
-        if (values == Values.FP32) {
-            ws.add(packAs(BSR, w, n, k, values));
+        List<PackedWeights> ws = new ArrayList<>();
+        for (Layout l : candidates(w, n, k, values)) {
+            ws.add(packAs(l, w, n, k, values));
         }
         long end = System.nanoTime() + 1_500_000_000L;
         while (System.nanoTime() < end) {
@@ -193,18 +214,30 @@ public enum Layout {
                 case FP16 -> Fp16Panels.pack(w, n, k);
                 case INT8 -> int8Panels(w, n, k);
             };
-            case CSR -> CsrMatrix.fromDense(w, n, k, switch (values) {
-                case FP32 -> CsrMatrix.ValueType.FP32;
-                case FP16 -> CsrMatrix.ValueType.FP16;
-                case INT8 -> CsrMatrix.ValueType.INT8;
-            });
+            case CSR -> CsrMatrix.fromDense(w, n, k, valueType(values));
             case BSR -> {
                 if (values != Values.FP32) {
                     throw new IllegalArgumentException("the bsr layout stores fp32 values only, not " + values);
                 }
                 yield BsrMatrix.fromDense(w, n, k);
             }
+            case BSR16 -> Bsr16Matrix.fromDense(w, n, k, valueType(values));
+            case NM24 -> {
+                if (k < 4 || !Pattern.isNm(w, n, k, 2, 4)) {
+                    throw new IllegalArgumentException("the 2:4 layout holds 2:4 weights only (at most two non-zeros in "
+                            + "every four along K); prune with --method 2:4 first");
+                }
+                yield Nm24Matrix.fromDense(w, n, k, valueType(values));
+            }
             case PROBE -> throw new IllegalArgumentException("probe is not a format");
+        };
+    }
+
+    private static CsrMatrix.ValueType valueType(Values values) {
+        return switch (values) {
+            case FP32 -> CsrMatrix.ValueType.FP32;
+            case FP16 -> CsrMatrix.ValueType.FP16;
+            case INT8 -> CsrMatrix.ValueType.INT8;
         };
     }
 

@@ -154,8 +154,12 @@ final class Masks {
 
     /** The 4x1 block scores (sum of squares) of {@code W[n][k]}, block row major. */
     static float[] blockScores(float[] w, int n, int k) {
-        int br = BsrMatrix.BLOCK_ROWS;
-        int nb = BsrMatrix.blockRows(n);
+        return blockScores(w, n, k, BsrMatrix.BLOCK_ROWS);
+    }
+
+    /** The {@code br}x1 block scores (sum of squares) of {@code W[n][k]}, block row major. */
+    static float[] blockScores(float[] w, int n, int k, int br) {
+        int nb = (n + br - 1) / br;
         float[] score = new float[nb * k];
         for (int b = 0; b < nb; b++) {
             for (int c = 0; c < k; c++) {
@@ -171,9 +175,13 @@ final class Masks {
 
     /** Zeros the marked 4x1 blocks of {@code W[n][k]}; returns how many weights were non-zero before. */
     static long zeroBlocks(float[] w, int n, int k, boolean[] pruned) {
-        int br = BsrMatrix.BLOCK_ROWS;
+        return zeroBlocks(w, n, k, pruned, BsrMatrix.BLOCK_ROWS);
+    }
+
+    /** Zeros the marked {@code br}x1 blocks of {@code W[n][k]}; returns how many weights were non-zero before. */
+    static long zeroBlocks(float[] w, int n, int k, boolean[] pruned, int br) {
         long z = 0;
-        for (int b = 0, nb = BsrMatrix.blockRows(n); b < nb; b++) {
+        for (int b = 0, nb = (n + br - 1) / br; b < nb; b++) {
             for (int c = 0; c < k; c++) {
                 if (pruned[b * k + c]) {
                     for (int r = b * br; r < Math.min(n, (b + 1) * br); r++) {
@@ -194,8 +202,13 @@ final class Masks {
      * @return the number of weights zeroed
      */
     static long block(float[] w, int n, int k, double sparsity) {
-        float[] score = blockScores(w, n, k);
-        return zeroBlocks(w, n, k, lowest(score, Math.round(sparsity * score.length)));
+        return block(w, n, k, sparsity, BsrMatrix.BLOCK_ROWS);
+    }
+
+    /** {@link #block(float[], int, int, double)} with blocks of {@code br} output channels (e.g. 16, the bsr16 kernel's). */
+    static long block(float[] w, int n, int k, double sparsity, int br) {
+        float[] score = blockScores(w, n, k, br);
+        return zeroBlocks(w, n, k, lowest(score, Math.round(sparsity * score.length)), br);
     }
 
     /**

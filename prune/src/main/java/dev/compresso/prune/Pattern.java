@@ -13,6 +13,8 @@ public enum Pattern {
     DENSE("dense"),
     /** Every group of 4 consecutive weights along {@code K} has at most 2 non-zeros. */
     NM_2_4("2:4"),
+    /** Zeros come in whole 16x1 blocks (the bsr16 kernel's block shape). */
+    BLOCK_16X1("block16x1"),
     /** Zeros come in whole {@value BsrMatrix#BLOCK_ROWS}x1 blocks (the BSR kernel's block shape). */
     BLOCK_4X1("block4x1"),
     /** Zeros anywhere. */
@@ -30,7 +32,7 @@ public enum Pattern {
     }
 
     /**
-     * Classifies weights by their zeros: whole 4x1 blocks are checked first, then 2:4 (only when some weight
+     * Classifies weights by their zeros: whole 16x1, then 4x1 blocks are checked first, then 2:4 (only when some weight
      * is zero; a matrix whose few zeros happen to fill whole blocks reads as block-sparse).
      *
      * @param w packed weights
@@ -51,7 +53,10 @@ public enum Pattern {
             return DENSE;
         }
         // Blocks first: heavily block-pruned matrices often satisfy 2:4 too, 2:4 ones almost never form blocks.
-        if (isBlock(w, n, k)) {
+        if (isBlock(w, n, k, 16)) {
+            return BLOCK_16X1;
+        }
+        if (isBlock(w, n, k, BsrMatrix.BLOCK_ROWS)) {
             return BLOCK_4X1;
         }
         if (k >= 4 && isNm(w, n, k, 2, 4)) {
@@ -76,10 +81,9 @@ public enum Pattern {
         return true;
     }
 
-    /** Whether every 4x1 block (4 output channels at one input feature) is all zero or all non-zero. */
-    static boolean isBlock(float[] w, int n, int k) {
-        int br = BsrMatrix.BLOCK_ROWS;
-        for (int b = 0; b < BsrMatrix.blockRows(n); b++) {
+    /** Whether every {@code br}x1 block ({@code br} output channels at one input feature) is all zero or all non-zero. */
+    static boolean isBlock(float[] w, int n, int k, int br) {
+        for (int b = 0; b < (n + br - 1) / br; b++) {
             for (int c = 0; c < k; c++) {
                 int nz = 0, len = 0;
                 for (int r = b * br; r < Math.min(n, (b + 1) * br); r++) {

@@ -1,5 +1,6 @@
 package dev.compresso.prune;
 
+import dev.compresso.engine.weights.Bsr16Matrix;
 import dev.compresso.engine.graph.Attention;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.Linear;
@@ -32,6 +33,8 @@ public final class Pruner {
         BLOCK("block"),
         /** Whole 4x1 blocks of smallest L2 norm under one threshold across all layers, with the per-layer floor. */
         BLOCK_GLOBAL("block-global"),
+        /** Whole 16x1 blocks (the bsr16 kernel's, one vector of output channels) of smallest L2 norm, per layer. */
+        BLOCK16("block16"),
         /** In every 4 consecutive weights along K, the 2 smallest (sparsity fixed at 50%). */
         NM_2_4("2:4"),
         /** Whole feed-forward neurons (rows of the up projection, columns of the down projection). */
@@ -51,7 +54,7 @@ public final class Pruner {
         }
 
         /**
-         * @param s {@code global}, {@code magnitude}, {@code block}, {@code block-global}, {@code 2:4}, {@code ffn} or
+         * @param s {@code global}, {@code magnitude}, {@code block}, {@code block-global}, {@code block16}, {@code 2:4}, {@code ffn} or
          *          {@code heads}
          * @return the method
          * @throws IllegalArgumentException for anything else
@@ -62,7 +65,7 @@ public final class Pruner {
                     return m;
                 }
             }
-            throw new IllegalArgumentException("unknown method '" + s + "': use global, magnitude, block, block-global, 2:4, heads or ffn");
+            throw new IllegalArgumentException("unknown method '" + s + "': use global, magnitude, block, block-global, block16, 2:4, heads or ffn");
         }
     }
 
@@ -192,7 +195,7 @@ public final class Pruner {
     private Result run() {
         Rewriter g = source.rewrite();
         List<LayerReport> layers = switch (o.method()) {
-            case GLOBAL, MAGNITUDE, BLOCK, BLOCK_GLOBAL, NM_2_4 -> masked(g);
+            case GLOBAL, MAGNITUDE, BLOCK, BLOCK_GLOBAL, BLOCK16, NM_2_4 -> masked(g);
             case FFN -> ffn(g);
             case HEADS -> heads(g);
         };
@@ -256,11 +259,13 @@ public final class Pruner {
             switch (o.method()) {
                 case MAGNITUDE -> Masks.magnitude(w, o.sparsity());
                 case BLOCK -> Masks.block(w, n, k, o.sparsity());
+                case BLOCK16 -> Masks.block(w, n, k, o.sparsity(), Bsr16Matrix.BLOCK_ROWS);
                 case NM_2_4 -> Masks.nm(w, n, k, 2, 4);
                 default -> { }
             }
             String pattern = switch (o.method()) {
                 case BLOCK, BLOCK_GLOBAL -> Pattern.BLOCK_4X1.label();
+                case BLOCK16 -> Pattern.BLOCK_16X1.label();
                 case NM_2_4 -> Pattern.NM_2_4.label();
                 default -> Pattern.UNSTRUCTURED.label();
             };

@@ -112,8 +112,45 @@ class PrunerTest {
             }
             assertEquals(Math.round(s * nb * k), zeroBlocks, l.name());
             assertEquals(Math.round(s * nb * k), (long) nb * k - ((BsrMatrix) l.weights()).blocks(), l.name());
-            assertEquals(s == 0 ? Pattern.DENSE : Pattern.BLOCK_4X1, Pattern.of(l.weights()));
+            // an all-zero matrix is every block pattern at once; the widest is reported
+            assertEquals(s == 0 ? Pattern.DENSE : s == 1 ? Pattern.BLOCK_16X1 : Pattern.BLOCK_4X1, Pattern.of(l.weights()));
         }
+    }
+
+    /** 16x1 blocks: hidden 128 (eight whole block rows), FFN 37 (the last block row is 5 channels). */
+    @ParameterizedTest
+    @ValueSource(doubles = {0, 0.5, 0.9, 1})
+    void block16ZerosWhole16x1BlocksAndInt8StorageShrinks(double s) {
+        TinyEncoder enc = new TinyEncoder(128, 4, 37);
+        Graph g = enc.graph(11, null);
+        Pruner.Result r = Pruner.run(g, opts(Pruner.Method.BLOCK16, s, Layout.BSR16), null);
+        Graph int8 = Pruner.run(g, opts(Pruner.Method.BLOCK16, s, Layout.BSR16).withValues(Layout.Values.INT8), null).graph();
+        int sizeChecked = 0;
+        for (Linear l : r.graph().linears()) {
+            int n = l.outFeatures(), k = l.inFeatures();
+            float[] w = l.weights().toDense();
+            int nb = (n + 15) / 16, zeroBlocks = 0;
+            for (int b = 0; b < nb; b++) {
+                for (int c = 0; c < k; c++) {
+                    int nz = 0, len = 0;
+                    for (int row = 16 * b; row < Math.min(n, 16 * b + 16); row++, len++) {
+                        nz += w[row * k + c] != 0f ? 1 : 0;
+                    }
+                    assertTrue(nz == 0 || nz == len, l.name() + " block " + b + "," + c);
+                    zeroBlocks += nz == 0 ? 1 : 0;
+                }
+            }
+            assertEquals(Math.round(s * nb * k), zeroBlocks, l.name());
+            assertTrue(l.weights() instanceof dev.compresso.engine.weights.Bsr16Matrix, l.weights().format());
+            if (s == 0.5 && n % 16 == 0) {
+                // int8 values + 16-bit block columns + row scales against dense int8 panels of the same layer
+                long dense = Layout.int8Panels(((Linear) g.node(l.name())).weights().toDense(), n, k).byteSize();
+                long sparse = ((Linear) int8.node(l.name())).weights().byteSize();
+                assertTrue(sparse <= 0.6 * dense, sparse + " vs " + dense);
+                sizeChecked++;
+            }
+        }
+        assertEquals(s == 0.5 ? 4 : 0, sizeChecked, "q, k, v and o are 128 x 128");
     }
 
     @Test
@@ -145,14 +182,23 @@ class PrunerTest {
 
     /** Each layout of the same pruned weights densifies to exactly the masked matrix, and the models agree. */
     @ParameterizedTest
-    @ValueSource(strings = {"magnitude", "block", "2:4", "global"})
+    @ValueSource(strings = {"magnitude", "block", "block16", "2:4", "global"})
     void layoutsAgreeAndDensifyBitForBit(String method) throws Exception {
         Graph g = ENC.graph(5, null);
         Pruner.Method m = Pruner.Method.parse(method);
         Graph dense = Pruner.run(g, opts(m, 0.7, Layout.DENSE), null).graph();
         float[] x = ENC.input(2, 7, 9);
         float[] want = ENC.run(dense, x, 2, 7);
-        for (Layout l : List.of(Layout.CSR, Layout.BSR, Layout.PROBE)) {
+        List<Layout> layouts = new java.util.ArrayList<>(List.of(Layout.CSR, Layout.BSR, Layout.BSR16, Layout.PROBE));
+        if (m == Pruner.Method.NM_2_4) {
+            layouts.add(Layout.NM24);
+        } else {
+            // 2:4 storage holds 2:4 weights only and says so
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Pruner.run(g, opts(m, 0.7, Layout.NM24), null));
+            assertTrue(e.getMessage().contains("2:4"), e.getMessage());
+        }
+        for (Layout l : layouts) {
             Pruner.Result r = Pruner.run(g, opts(m, 0.7, l), null);
             var densify = new Graph("d", r.graph().inputs(), r.graph().outputs(), r.graph().nodes(), Map.of()).rewrite();
             for (Linear lin : r.graph().linears()) {
@@ -167,7 +213,11 @@ class PrunerTest {
             assertClose(want, ENC.run(r.graph(), x, 2, 7), 1e-4f);
             if (l == Layout.PROBE) {
                 for (Pruner.LayerReport lr : r.layers()) {
-                    assertTrue(lr.probe().contains("dense") && lr.probe().contains("csr") && lr.probe().contains("bsr"), lr.probe());
+                    assertTrue(lr.probe().contains("dense") && lr.probe().contains("csr") && lr.probe().contains("bsr")
+                            && lr.probe().contains("bsr16"), lr.probe());
+                    if (m == Pruner.Method.NM_2_4) { // (sparser layers may happen to be 2:4 too)
+                        assertTrue(lr.probe().contains("nm24"), lr.probe());
+                    }
                     assertTrue(lr.line().contains(lr.kernel()));
                 }
             }

@@ -153,6 +153,8 @@ final class InspectCommand implements Command {
         return switch (w) {
             case CsrMatrix c -> "csr";
             case BsrMatrix b -> "bsr4x1";
+            case dev.compresso.engine.weights.Bsr16Matrix b -> "bsr16x1";
+            case dev.compresso.engine.weights.Nm24Matrix nm -> "2:4";
             default -> "dense";
         };
     }

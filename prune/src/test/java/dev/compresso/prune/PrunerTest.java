@@ -142,7 +142,7 @@ class PrunerTest {
             }
             assertEquals(Math.round(s * nb * k), zeroBlocks, l.name());
             assertTrue(l.weights() instanceof dev.compresso.engine.weights.Bsr16Matrix, l.weights().format());
-            if (s == 0.5 && n % 16 == 0) {
+            if (s == 0.5 && n % 16 == 0 && k >= 128) { // per-row scales and pointers amortised, as in real layers
                 // int8 values + 16-bit block columns + row scales against dense int8 panels of the same layer
                 long dense = Layout.int8Panels(((Linear) g.node(l.name())).weights().toDense(), n, k).byteSize();
                 long sparse = ((Linear) int8.node(l.name())).weights().byteSize();

@@ -20,7 +20,7 @@ import java.util.Set;
 public final class Main {
 
     /** Switches (options without a value) every command may take. */
-    static final Set<String> FLAGS = Set.of("verbose", "json", "quick", "help", "per-tensor", "hard-baseline", "no-truncate", "profile", "crops", "no-crops");
+    static final Set<String> FLAGS = Set.of("verbose", "json", "quick", "help", "per-tensor", "hard-baseline", "no-truncate", "profile", "crops", "no-crops", "train-embeddings", "no-prune");
 
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 

@@ -179,15 +179,21 @@ final class DemoCommand implements Command {
                 }
             }
         }
-        out.printf(Locale.ROOT, "%-26s %10s %7s %8s %11s %9s %9s %9s  %s%n", "variant", "file MB", "x fp32", "load ms",
+        // The variant column is as wide as the longest name, so every row lines up.
+        int width = "variant".length();
+        for (Row r : rows) {
+            width = Math.max(width, r.variant().length());
+        }
+        String name = "%-" + width + "s";
+        out.printf(Locale.ROOT, name + " %10s %7s %8s %11s %9s %9s %9s  %s%n", "variant", "file MB", "x fp32", "load ms",
                 "latency ms", "cos mean", "cos min", "recall@10", "note");
         for (Row r : rows) {
             if (r.a() == null) {
-                out.printf(Locale.ROOT, "%-26s %10s %7s %8s %11s %9s %9s %9s  %s%n", r.variant(), r.bytes() == 0 ? "-" : String.format(Locale.ROOT, "%.2f", r.bytes() / 1e6),
+                out.printf(Locale.ROOT, name + " %10s %7s %8s %11s %9s %9s %9s  %s%n", r.variant(), r.bytes() == 0 ? "-" : String.format(Locale.ROOT, "%.2f", r.bytes() / 1e6),
                         "-", "-", "-", "-", "-", "-", r.note());
                 continue;
             }
-            out.printf(Locale.ROOT, "%-26s %10.2f %7.3f %8s %11.2f %9.6f %9.6f %9.4f  %s%n", r.variant(), r.bytes() / 1e6,
+            out.printf(Locale.ROOT, name + " %10.2f %7.3f %8s %11.2f %9.6f %9.6f %9.4f  %s%n", r.variant(), r.bytes() / 1e6,
                     (double) r.bytes() / fp32Bytes, Double.isNaN(r.loadMs()) ? "-" : String.format(Locale.ROOT, "%.1f", r.loadMs()),
                     r.latencyMs(), r.a().cosineMean(), r.a().cosineMin(), r.a().recallAt10(), r.note());
         }

@@ -87,11 +87,13 @@ public final class GradualPruner {
                     activations, progress);
             progress.accept("structured pruning: neurons removed, fine-tuning the narrower model");
             Distiller.Result r = Distiller.distill(teacher, cut.graph(), corpus, o, progress, (s, l) -> {}, (s, t, e) -> {});
-            // Only the storage of the fine-tuned weights is left to choose (dense fp32, fp16 or int8 panels).
-            Pruner.Result fin = Pruner.run(r.student(), options.withSparsity(0), progress);
+            // Only the storage of the fine-tuned weights is left to choose: fp32 panels are what training wrote;
+            // fp16 or int8 panels take one more pass that removes nothing.
+            Graph out = options.values() == Layout.Values.FP32 ? r.student()
+                    : Pruner.run(r.student(), options.withSparsity(0), progress).graph();
             List<String> report = new ArrayList<>(cut.report());
             report.add("fine-tuned " + r.steps() + " steps on " + r.sentences() + " sentences");
-            return new Pruner.Result(fin.graph(), cut.layers(), report);
+            return new Pruner.Result(out, cut.layers(), report);
         }
         Hook hook = new Hook(bg, all, options, schedule, progress);
         Distiller.Result r = Distiller.distill(teacher, null, corpus, o, progress, (s, l) -> {}, hook);

@@ -29,6 +29,25 @@ final class PackedCodec {
         return out;
     }
 
+    /** The values of a sparse format with a value-type suffix ({@code -fp32}, {@code -fp16}, {@code -int8}), and int8 row scales. */
+    private record SparseValues(CsrMatrix.ValueType type, MemorySegment values, MemorySegment rowScales) {}
+
+    private static SparseValues sparseValues(TensorFile f, String prefix, String format) throws ModelException {
+        CsrMatrix.ValueType vt = switch (format.substring(format.lastIndexOf('-') + 1)) {
+            case "fp32" -> CsrMatrix.ValueType.FP32;
+            case "fp16" -> CsrMatrix.ValueType.FP16;
+            default -> CsrMatrix.ValueType.INT8;
+        };
+        String dtype = switch (vt) {
+            case FP32 -> "F32";
+            case FP16 -> "F16";
+            case INT8 -> "I8";
+        };
+        MemorySegment scales = vt == CsrMatrix.ValueType.INT8
+                ? checkScales(f, prefix, "row_scales", part(f, prefix, "row_scales", "F32")) : null;
+        return new SparseValues(vt, part(f, prefix, "values", dtype), scales);
+    }
+
     /**
      * Rebuilds packed weights of {@code format} and shape {@code [n, k]} from the file's tensors.
      *
@@ -42,51 +61,18 @@ final class PackedCodec {
                 case "fp16-panels" -> new Fp16Panels(n, k, part(f, prefix, "data", "F16"));
                 case "int8-panels" -> new Int8Panels(n, k, part(f, prefix, "data", "I8"), checkScales(f, prefix, "scales", part(f, prefix, "scales", "F32")));
                 case "csr-fp32", "csr-fp16", "csr-int8" -> {
-                    CsrMatrix.ValueType vt = switch (format) {
-                        case "csr-fp32" -> CsrMatrix.ValueType.FP32;
-                        case "csr-fp16" -> CsrMatrix.ValueType.FP16;
-                        default -> CsrMatrix.ValueType.INT8;
-                    };
-                    String vdt = switch (vt) {
-                        case FP32 -> "F32";
-                        case FP16 -> "F16";
-                        case INT8 -> "I8";
-                    };
-                    MemorySegment scales = vt == CsrMatrix.ValueType.INT8
-                            ? checkScales(f, prefix, "row_scales", part(f, prefix, "row_scales", "F32")) : null;
-                    yield new CsrMatrix(n, k, vt, part(f, prefix, "row_ptr", "I32"), part(f, prefix, "col_idx", "I32"),
-                            part(f, prefix, "values", vdt), scales);
+                    SparseValues v = sparseValues(f, prefix, format);
+                    yield new CsrMatrix(n, k, v.type(), part(f, prefix, "row_ptr", "I32"), part(f, prefix, "col_idx", "I32"),
+                            v.values(), v.rowScales());
                 }
                 case "nm24-fp32", "nm24-fp16", "nm24-int8" -> {
-                    CsrMatrix.ValueType vt = switch (format) {
-                        case "nm24-fp32" -> CsrMatrix.ValueType.FP32;
-                        case "nm24-fp16" -> CsrMatrix.ValueType.FP16;
-                        default -> CsrMatrix.ValueType.INT8;
-                    };
-                    String vdt = switch (vt) {
-                        case FP32 -> "F32";
-                        case FP16 -> "F16";
-                        case INT8 -> "I8";
-                    };
-                    MemorySegment scales = vt == CsrMatrix.ValueType.INT8
-                            ? checkScales(f, prefix, "row_scales", part(f, prefix, "row_scales", "F32")) : null;
-                    yield new Nm24Matrix(n, k, vt, part(f, prefix, "values", vdt), part(f, prefix, "indices", "U32"), scales);
+                    SparseValues v = sparseValues(f, prefix, format);
+                    yield new Nm24Matrix(n, k, v.type(), v.values(), part(f, prefix, "indices", "U32"), v.rowScales());
                 }
                 case "bsr16x1-fp32", "bsr16x1-fp16", "bsr16x1-int8" -> {
-                    CsrMatrix.ValueType vt = switch (format) {
-                        case "bsr16x1-fp32" -> CsrMatrix.ValueType.FP32;
-                        case "bsr16x1-fp16" -> CsrMatrix.ValueType.FP16;
-                        default -> CsrMatrix.ValueType.INT8;
-                    };
-                    String vdt = switch (vt) {
-                        case FP32 -> "F32";
-                        case FP16 -> "F16";
-                        case INT8 -> "I8";
-                    };
-                    MemorySegment scales = vt == CsrMatrix.ValueType.INT8
-                            ? checkScales(f, prefix, "row_scales", part(f, prefix, "row_scales", "F32")) : null;
-                    yield new Bsr16Matrix(n, k, vt, part(f, prefix, "block_ptr", "I32"), part(f, prefix, "block_col", "U16"),
-                            part(f, prefix, "values", vdt), scales);
+                    SparseValues v = sparseValues(f, prefix, format);
+                    yield new Bsr16Matrix(n, k, v.type(), part(f, prefix, "block_ptr", "I32"), part(f, prefix, "block_col", "U16"),
+                            v.values(), v.rowScales());
                 }
                 case "bsr4x1-fp32" -> new BsrMatrix(n, k, part(f, prefix, "block_ptr", "I32"), part(f, prefix, "block_col", "I32"),
                         part(f, prefix, "values", "F32"));

@@ -120,6 +120,14 @@ public final class QuantAwareTraining {
         if (corpus.isEmpty()) {
             throw new IllegalArgumentException("quantization-aware training needs a training corpus");
         }
+        for (Linear l : source.linears()) {
+            if (SparseValues.isSparse(l.weights())) {
+                // Training updates every weight: the removed ones would come back and the layer would be dense.
+                throw new IllegalArgumentException("linear " + l.name() + " is pruned (" + l.weights().format()
+                        + "): quantization-aware training would refill its removed weights; quantize a pruned model "
+                        + "without --qat (its sparse layers keep their format, with int8 values)");
+            }
+        }
         List<String> report = new ArrayList<>();
         Consumer<String> out = s -> {
             report.add(s);

@@ -13,6 +13,7 @@ import dev.compresso.engine.graph.Rewriter;
 import dev.compresso.engine.kernel.Int8Mode;
 import dev.compresso.engine.text.SentenceEmbedder;
 import dev.compresso.engine.text.WordPieceTokenizer;
+import dev.compresso.engine.weights.CsrMatrix;
 import dev.compresso.engine.weights.PackedWeights;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -213,9 +214,20 @@ public final class Quantizer {
         Rewriter g = source.rewrite();
         for (Linear l : source.linears()) {
             float[] w = l.weights().toDense();
-            g.replace(l, l.withWeights(Fp16Weights.pack(l.name(), w, l.outFeatures(), l.inFeatures())));
-            log(String.format(Locale.ROOT, "%-48s linear %5d x %-5d %s -> fp16", l.name(), l.outFeatures(), l.inFeatures(),
-                    l.weights().format()));
+            PackedWeights to;
+            if (SparseValues.isSparse(l.weights())) {
+                to = SparseValues.repack(l.weights(), w, CsrMatrix.ValueType.FP16);
+                if (to == null) {
+                    log(String.format(Locale.ROOT, "%-48s linear %5d x %-5d kept %s (the 4x1 block format stores fp32 only)",
+                            l.name(), l.outFeatures(), l.inFeatures(), l.weights().format()));
+                    continue;
+                }
+            } else {
+                to = Fp16Weights.pack(l.name(), w, l.outFeatures(), l.inFeatures());
+            }
+            g.replace(l, l.withWeights(to));
+            log(String.format(Locale.ROOT, "%-48s linear %5d x %-5d %s -> %s", l.name(), l.outFeatures(), l.inFeatures(),
+                    l.weights().format(), to.format()));
         }
         for (Node n : Embeddings.gathers(source)) {
             log(Embeddings.fp16(g, n));
@@ -269,13 +281,31 @@ public final class Quantizer {
             return l.withWeights(cached.weights());
         }
         PackedWeights w = l.weights();
-        Int8Weights q = Int8Weights.quantize(l.name(), w.toDense(), l.outFeatures(), l.inFeatures(), options.granularity());
-        Linear r = l.withWeights(q.pack());
+        PackedWeights packed;
+        if (SparseValues.isSparse(w)) {
+            // A pruned layer stays in its sparse format; only its stored values become int8 (per output channel).
+            float[] dense = w.toDense();
+            Checks.finite(l.name(), dense, l.inFeatures());
+            PackedWeights sp = SparseValues.repack(w, dense, CsrMatrix.ValueType.INT8);
+            packed = sp == null ? w : sp;
+        } else {
+            packed = Int8Weights.quantize(l.name(), w.toDense(), l.outFeatures(), l.inFeatures(), options.granularity()).pack();
+        }
+        Linear r = l.withWeights(packed);
         int8Cache.put(l.name(), r);
         return r;
     }
 
     private String describe(Linear before, Linear after) {
+        if (SparseValues.isSparse(after.weights())) {
+            boolean kept = after.weights() == before.weights();
+            float[] w = before.weights().toDense(), back = after.weights().toDense();
+            return String.format(Locale.ROOT, "%-48s linear %5d x %-5d %s -> %s  sparsity %.3f  %s", before.name(),
+                    before.outFeatures(), before.inFeatures(), before.weights().format(), after.weights().format(),
+                    SparseValues.sparsity(w), kept ? "kept (the 4x1 block format stores fp32 only)"
+                            : String.format(Locale.ROOT, "per-channel  max|err|/max|w| %.4f  act fp32 (sparse kernel)",
+                                    Embeddings.maxErr(w, back) / Math.max(1e-30f, Int8Weights.maxAbs(w, 0, w.length))));
+        }
         float[] w = before.weights().toDense(), back = after.weights().toDense();
         float max = Int8Weights.maxAbs(w, 0, w.length);
         String mode = after.isStatic() ? String.format(Locale.ROOT, "static act scale %.4g", after.staticActivationScale())
@@ -324,7 +354,8 @@ public final class Quantizer {
                 Linear l = group.get(i);
                 float[] w = dense.get(i);
                 SmoothQuant.scaleWeightColumns(w, l.outFeatures(), k, s);
-                scaled.add(l.withWeights(dev.compresso.engine.weights.Fp32Panels.pack(w, l.outFeatures(), k)));
+                PackedWeights sp = SparseValues.repack(l.weights(), w, CsrMatrix.ValueType.FP32); // pruned: same layout
+                scaled.add(l.withWeights(sp != null ? sp : dev.compresso.engine.weights.Fp32Panels.pack(w, l.outFeatures(), k)));
             }
             Node producer = index.producer(e.getKey());
             boolean foldable = producer instanceof LayerNorm && index.reads(e.getKey()) == group.size();
@@ -385,7 +416,9 @@ public final class Quantizer {
             Linear q = quantizeLinear(l);
             ActivationStats st = stats.get(l.name());
             float scale = st == null || st.rows() == 0 ? 0f : st.scale(e);
-            if (scale > 0 && Float.isFinite(scale)) {
+            if (SparseValues.isSparse(q.weights())) {
+                q = q.withInt8Mode(options.int8Mode()); // sparse kernels multiply fp32 activations: weight-only int8
+            } else if (scale > 0 && Float.isFinite(scale)) {
                 q = q.withStaticActivationScale(scale);
             } else {
                 q = q.withInt8Mode(options.int8Mode()); // never saw a non-zero input: stay dynamic

@@ -57,7 +57,7 @@ class QuantizerTest {
         tok = WordPieceTokenizer.fromJson(t);
     }
 
-    private static double cosine(Graph a, Graph b) throws Exception {
+    static double cosine(Graph a, Graph b) throws Exception {
         return EmbeddingAgreement.of(Fidelity.embed(Model.of(a), tok, EVAL), Fidelity.embed(Model.of(b), tok, EVAL)).cosineMean();
     }
 

@@ -71,8 +71,9 @@ public final class GradualPruner {
             java.util.Map<String, double[]> activations, DistillOptions train, Schedule schedule,
             Consumer<String> progress) throws ModelException, IOException {
         switch (options.method()) {
-            case GLOBAL, MAGNITUDE, BLOCK, BLOCK16, NM_2_4, FFN -> { }
-            default -> throw new IllegalArgumentException("pruning with fine-tuning takes global, magnitude, block, block16, "
+            case GLOBAL, MAGNITUDE, BLOCK, BLOCK_GLOBAL, BLOCK16, BLOCK16_GLOBAL, NM_2_4, FFN -> { }
+            default -> throw new IllegalArgumentException("pruning with fine-tuning takes global, magnitude, block, block-global, "
+                    + "block16, block16-global, "
                     + "2:4 or ffn, not " + options.method().cliName());
         }
         BertGraph bg = BertGraph.of(teacher);

@@ -1,6 +1,7 @@
 package dev.compresso.prune;
 
 import dev.compresso.engine.weights.Bsr16Matrix;
+import dev.compresso.engine.weights.BsrMatrix;
 import dev.compresso.engine.graph.Attention;
 import dev.compresso.engine.graph.Graph;
 import dev.compresso.engine.graph.Linear;
@@ -35,6 +36,8 @@ public final class Pruner {
         BLOCK_GLOBAL("block-global"),
         /** Whole 16x1 blocks (the bsr16 kernel's, one vector of output channels) of smallest L2 norm, per layer. */
         BLOCK16("block16"),
+        /** Whole 16x1 blocks of smallest L2 norm under one threshold across all layers, with the per-layer floor. */
+        BLOCK16_GLOBAL("block16-global"),
         /** In every 4 consecutive weights along K, the 2 smallest (sparsity fixed at 50%). */
         NM_2_4("2:4"),
         /** Whole feed-forward neurons (rows of the up projection, columns of the down projection). */
@@ -54,7 +57,7 @@ public final class Pruner {
         }
 
         /**
-         * @param s {@code global}, {@code magnitude}, {@code block}, {@code block-global}, {@code block16}, {@code 2:4}, {@code ffn} or
+         * @param s {@code global}, {@code magnitude}, {@code block}, {@code block-global}, {@code block16}, {@code block16-global}, {@code 2:4}, {@code ffn} or
          *          {@code heads}
          * @return the method
          * @throws IllegalArgumentException for anything else
@@ -65,7 +68,7 @@ public final class Pruner {
                     return m;
                 }
             }
-            throw new IllegalArgumentException("unknown method '" + s + "': use global, magnitude, block, block-global, block16, 2:4, heads or ffn");
+            throw new IllegalArgumentException("unknown method '" + s + "': use global, magnitude, block, block-global, block16, block16-global, 2:4, heads or ffn");
         }
     }
 
@@ -195,7 +198,7 @@ public final class Pruner {
     private Result run() {
         Rewriter g = source.rewrite();
         List<LayerReport> layers = switch (o.method()) {
-            case GLOBAL, MAGNITUDE, BLOCK, BLOCK_GLOBAL, BLOCK16, NM_2_4 -> masked(g);
+            case GLOBAL, MAGNITUDE, BLOCK, BLOCK_GLOBAL, BLOCK16, BLOCK16_GLOBAL, NM_2_4 -> masked(g);
             case FFN -> ffn(g);
             case HEADS -> heads(g);
         };
@@ -236,15 +239,16 @@ public final class Pruner {
         if (o.method() == Method.GLOBAL) {
             progress.accept(String.format(Locale.ROOT, "global threshold over %d layers...", ls.size()));
             Masks.global(dense, o.sparsity(), o.floor());
-        } else if (o.method() == Method.BLOCK_GLOBAL) {
-            progress.accept(String.format(Locale.ROOT, "global block threshold over %d layers...", ls.size()));
+        } else if (o.method() == Method.BLOCK_GLOBAL || o.method() == Method.BLOCK16_GLOBAL) {
+            int br = o.method() == Method.BLOCK_GLOBAL ? BsrMatrix.BLOCK_ROWS : Bsr16Matrix.BLOCK_ROWS;
+            progress.accept(String.format(Locale.ROOT, "global %dx1 block threshold over %d layers...", br, ls.size()));
             List<float[]> scores = new ArrayList<>();
             for (int i = 0; i < ls.size(); i++) {
-                scores.add(Masks.blockScores(dense.get(i), ls.get(i).outFeatures(), ls.get(i).inFeatures()));
+                scores.add(Masks.blockScores(dense.get(i), ls.get(i).outFeatures(), ls.get(i).inFeatures(), br));
             }
             boolean[][] masks = Masks.globalMask(scores, o.sparsity(), o.floor());
             for (int i = 0; i < ls.size(); i++) {
-                Masks.zeroBlocks(dense.get(i), ls.get(i).outFeatures(), ls.get(i).inFeatures(), masks[i]);
+                Masks.zeroBlocks(dense.get(i), ls.get(i).outFeatures(), ls.get(i).inFeatures(), masks[i], br);
             }
         }
         if (o.layout() == Layout.PROBE) {
@@ -265,7 +269,7 @@ public final class Pruner {
             }
             String pattern = switch (o.method()) {
                 case BLOCK, BLOCK_GLOBAL -> Pattern.BLOCK_4X1.label();
-                case BLOCK16 -> Pattern.BLOCK_16X1.label();
+                case BLOCK16, BLOCK16_GLOBAL -> Pattern.BLOCK_16X1.label();
                 case NM_2_4 -> Pattern.NM_2_4.label();
                 default -> Pattern.UNSTRUCTURED.label();
             };

@@ -66,6 +66,36 @@ class GradualPrunerTest {
         }
     }
 
+    /** Global 16x1 blocks with fine-tuning: whole blocks only, half of all blocks across the layers, held at zero. */
+    @Test
+    void globalBlock16PruningIsFineTunedInWholeBlocks() throws Exception {
+        try (Model m = Model.load(onnx)) {
+            Pruner.Options o = Pruner.Options.of(Pruner.Method.BLOCK16_GLOBAL, 0.5).withLayout(Layout.BSR16);
+            DistillOptions train = DistillOptions.defaults().withSteps(3, 4).withBatch(3, 64).withRun(1, 2, 0f);
+            Graph g = GradualPruner.run(m.graph(), ids, o, train, new GradualPruner.Schedule(0.5, 2), s -> {}).graph();
+            long blocks = 0, zero = 0;
+            java.util.Set<Double> shares = new java.util.HashSet<>();
+            for (Linear l : g.linears()) {
+                assertEquals(Pattern.BLOCK_16X1, Pattern.of(l.weights()), l.name());
+                int n = l.outFeatures(), k = l.inFeatures();
+                float[] w = l.weights().toDense();
+                float[] score = Masks.blockScores(w, n, k, 16);
+                long z = 0;
+                for (int b = 0; b < score.length; b++) {
+                    z += score[b] == 0f ? 1 : 0;
+                }
+                blocks += score.length;
+                zero += z;
+                shares.add(Math.rint(100.0 * z / score.length));
+                assertEquals(z * 16, Masks.zeros(w), l.name() + ": every zero lies in a zeroed 16x1 block");
+                assertTrue(score.length - z >= Math.ceil(0.02 * score.length), l.name() + " keeps the 2% floor");
+            }
+            // Half of all blocks, less those the floor gave back to layers the threshold would have emptied.
+            assertTrue(zero <= Math.round(0.5 * blocks) && zero > 0.49 * blocks, zero + " of " + blocks + " " + shares);
+            assertTrue(shares.size() > 1, "one threshold across layers gives them different sparsities: " + shares);
+        }
+    }
+
     static final List<String> TEXT = List.of("The cat sat on the mat.", "Compilers translate code.", "Rain fell all day.",
             "A package manager installs software.", "She read the letter twice.", "Bees collect nectar.");
 

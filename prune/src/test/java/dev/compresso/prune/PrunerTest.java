@@ -371,16 +371,18 @@ class PrunerTest {
         assertArrayEquals(java.util.Arrays.copyOf(q, 10 * 15), q2);
     }
 
-    @Test
-    void globalBlockRanksBlocksAcrossLayers() {
+    @ParameterizedTest
+    @ValueSource(ints = {4, 16})
+    void globalBlockRanksBlocksAcrossLayers(int br) {
         Graph g = ENC.graph(14, null);
-        Pruner.Result r = Pruner.run(g, opts(Pruner.Method.BLOCK_GLOBAL, 0.5, Layout.BSR), null);
+        Pruner.Result r = Pruner.run(g, br == 4 ? opts(Pruner.Method.BLOCK_GLOBAL, 0.5, Layout.BSR)
+                : opts(Pruner.Method.BLOCK16_GLOBAL, 0.5, Layout.BSR16), null);
         long blocks = 0, zeroBlocks = 0;
         float maxGone = 0, minKept = Float.MAX_VALUE;
         for (Linear l : g.linears()) {
             int n = l.outFeatures(), k = l.inFeatures();
-            float[] before = Masks.blockScores(l.weights().toDense(), n, k);
-            float[] after = Masks.blockScores(((Linear) r.graph().node(l.name())).weights().toDense(), n, k);
+            float[] before = Masks.blockScores(l.weights().toDense(), n, k, br);
+            float[] after = Masks.blockScores(((Linear) r.graph().node(l.name())).weights().toDense(), n, k, br);
             blocks += before.length;
             for (int i = 0; i < before.length; i++) {
                 if (after[i] == 0f) {
@@ -391,7 +393,7 @@ class PrunerTest {
                     minKept = Math.min(minKept, before[i]);
                 }
             }
-            assertEquals(Pattern.BLOCK_4X1, Pattern.of(((Linear) r.graph().node(l.name())).weights()));
+            assertEquals(br == 4 ? Pattern.BLOCK_4X1 : Pattern.BLOCK_16X1, Pattern.of(((Linear) r.graph().node(l.name())).weights()));
         }
         assertEquals(Math.round(0.5 * blocks), zeroBlocks);
         assertTrue(maxGone <= minKept);

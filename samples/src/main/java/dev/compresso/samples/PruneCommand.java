@@ -25,7 +25,7 @@ final class PruneCommand implements Command {
 
     @Override
     public String usage() {
-        return "prune --model IN --sparsity S --out OUT [--method global|magnitude|block|block-global|block16|2:4|heads|ffn] [--finetune CORPUS] "
+        return "prune --model IN --sparsity S --out OUT [--method global|magnitude|block|block-global|block16|block16-global|2:4|heads|ffn] [--finetune CORPUS] "
                 + "[--steps N] [--lr X] [--crops] [--train-embeddings] [--floor F] [--layout probe|dense|csr|bsr|bsr16|2:4] [--values fp32|fp16|int8] [--probe-rows M] "
                 + "[--threads T] [--calib FILE] [--tokenizer T]";
     }
@@ -87,8 +87,8 @@ final class PruneCommand implements Command {
         if (method == Pruner.Method.NM_2_4 && Math.abs(sparsity - 0.5) > 1e-9) {
             System.err.printf(Locale.ROOT, "compresso prune: 2:4 fixes sparsity at 50%%; --sparsity %s ignored%n", sparsityText);
         }
-        if (finetune != null && (method == Pruner.Method.HEADS || method == Pruner.Method.BLOCK_GLOBAL)) {
-            throw new UsageException("--finetune takes global, magnitude, block, block16, 2:4 or ffn; heads and block-global are pruned one-shot only");
+        if (finetune != null && method == Pruner.Method.HEADS) {
+            throw new UsageException("--finetune takes every method but heads; heads are pruned one-shot only");
         }
         if (calib != null && method != Pruner.Method.FFN && method != Pruner.Method.HEADS) {
             throw new UsageException("--calib (activation importance) applies to --method ffn and heads only");

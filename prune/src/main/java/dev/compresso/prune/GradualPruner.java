@@ -96,10 +96,10 @@ public final class GradualPruner {
             report.add("fine-tuned " + r.steps() + " steps on " + r.sentences() + " sentences");
             return new Pruner.Result(out, cut.layers(), report);
         }
-        Hook hook = new Hook(bg, all, options, schedule, progress);
+        Hook hook = new Hook(bg, all, options, activations, schedule, progress);
         Distiller.Result r = Distiller.distill(teacher, null, corpus, o, progress, (s, l) -> {}, hook);
         progress.accept("gradual pruning: final pass at " + options.sparsity());
-        return Pruner.run(r.student(), options, progress);
+        return Pruner.run(r.student(), options, activations, progress);
     }
 
     /** Raises the sparsity on the schedule and keeps pruned weights at zero. */
@@ -107,15 +107,19 @@ public final class GradualPruner {
         private final BertGraph bg;
         private final int[] keep;
         private final Pruner.Options options;
+        /** The unpruned model's input mean squares (activation-aware scores), or null: weight magnitudes. */
+        private final java.util.Map<String, double[]> activations;
         private final Schedule schedule;
         private final Consumer<String> progress;
         private double current = -1;
         private final List<boolean[]> masks = new ArrayList<>();
 
-        Hook(BertGraph bg, int[] keep, Pruner.Options options, Schedule schedule, Consumer<String> progress) {
+        Hook(BertGraph bg, int[] keep, Pruner.Options options, java.util.Map<String, double[]> activations, Schedule schedule,
+                Consumer<String> progress) {
             this.bg = bg;
             this.keep = keep;
             this.options = options;
+            this.activations = activations;
             this.schedule = schedule;
             this.progress = progress;
         }
@@ -140,7 +144,7 @@ public final class GradualPruner {
                 // One-shot pass on the current weights, dense layout: the masks of this increment.
                 Graph g = bg.student(keep, student.weights());
                 Pruner.Result pr = Pruner.run(g, new Pruner.Options(options.method(), s, options.floor(), Layout.DENSE,
-                        Layout.Values.FP32, options.probeRows(), options.probeThreads()), null);
+                        Layout.Values.FP32, options.probeRows(), options.probeThreads()), activations, null);
                 EncoderWeights w;
                 try {
                     w = BertGraph.of(pr.graph()).weights();

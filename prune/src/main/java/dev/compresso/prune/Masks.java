@@ -264,6 +264,27 @@ final class Masks {
         return z;
     }
 
+    /**
+     * A copy of {@code W[n][k]} with column {@code j} multiplied by {@code sqrt(meanSquares[j])}, floored at a
+     * tiny positive factor so that a non-zero weight never scores exactly zero (which the masks would read as
+     * already pruned).
+     */
+    static float[] scaleColumns(float[] w, int n, int k, double[] meanSquares) {
+        float[] f = new float[k];
+        for (int j = 0; j < k; j++) {
+            double r = Math.sqrt(Math.max(0, meanSquares[j]));
+            f[j] = (float) Math.max(r, 1e-12);
+        }
+        float[] out = new float[w.length];
+        for (int r = 0; r < n; r++) {
+            for (int j = 0, i = r * k; j < k; j++, i++) {
+                float v = w[i] * f[j];
+                out[i] = v == 0f && w[i] != 0f ? Math.copySign(Float.MIN_VALUE, w[i]) : v;
+            }
+        }
+        return out;
+    }
+
     /** Number of exactly-zero weights. */
     static long zeros(float[] w) {
         long z = 0;

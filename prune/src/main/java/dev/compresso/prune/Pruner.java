@@ -232,9 +232,26 @@ public final class Pruner {
         if (ls.isEmpty()) {
             throw new IllegalArgumentException("graph " + source.name() + " has no linear layer to prune");
         }
+        List<float[]> weights = new ArrayList<>();
+        // What the masks rank: the weights, or with calibration activations the weights scaled by their input's
+        // root mean square, |w_ij|·sqrt(E[x_j²]) (the size of what each weight adds to the layer's output, as in
+        // Wanda); the zeros chosen on the scaled copy are then carried over to the weights.
         List<float[]> dense = new ArrayList<>();
+        int scaled = 0;
         for (Linear l : ls) {
-            dense.add(l.weights().toDense());
+            float[] w = l.weights().toDense();
+            weights.add(w);
+            double[] ms = acts.get(l.name());
+            if (ms != null && ms.length == l.inFeatures()) {
+                dense.add(Masks.scaleColumns(w, l.outFeatures(), l.inFeatures(), ms));
+                scaled++;
+            } else {
+                dense.add(w);
+            }
+        }
+        if (scaled > 0) {
+            progress.accept(String.format(Locale.ROOT, "scores: |w|·sqrt(E[x²]) of the calibration inputs in %d of %d layers",
+                    scaled, ls.size()));
         }
         if (o.method() == Method.GLOBAL) {
             progress.accept(String.format(Locale.ROOT, "global threshold over %d layers...", ls.size()));
@@ -266,6 +283,12 @@ public final class Pruner {
                 case BLOCK16 -> Masks.block(w, n, k, o.sparsity(), Bsr16Matrix.BLOCK_ROWS);
                 case NM_2_4 -> Masks.nm(w, n, k, 2, 4);
                 default -> { }
+            }
+            if (w != weights.get(i)) {
+                float[] orig = weights.get(i);
+                for (int j = 0; j < w.length; j++) {
+                    w[j] = w[j] == 0f ? 0f : orig[j];
+                }
             }
             String pattern = switch (o.method()) {
                 case BLOCK, BLOCK_GLOBAL -> Pattern.BLOCK_4X1.label();

@@ -340,6 +340,38 @@ class PrunerTest {
         }
     }
 
+    /**
+     * With calibration activations the mask methods rank |w_ij|·sqrt(E[x_j²]): an input column of tiny weights
+     * that always carries a large activation is kept whole, and without the activations it is the first to go.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"magnitude", "block16", "2:4"})
+    void activationAwareScoresKeepTheWeightsOfLoudInputs(String method) {
+        Graph g0 = ENC.graph(12, null);
+        Linear down = (Linear) g0.node("down");
+        int n = down.outFeatures(), k = down.inFeatures();
+        float[] w = down.weights().toDense();
+        for (int r = 0; r < n; r++) {
+            w[r * k] *= 1e-3f; // column 0: the smallest weights of the layer
+        }
+        Graph g = g0.rewrite().replace(down, down.withWeights(Fp32Panels.pack(w, n, k))).build();
+        double[] ms = new double[k];
+        java.util.Arrays.fill(ms, 1.0);
+        ms[0] = 1e16; // ... on by far the loudest input
+        Pruner.Method m = Pruner.Method.parse(method);
+        float[] plain = ((Linear) Pruner.run(g, opts(m, 0.5, Layout.DENSE), null).graph().node("down")).weights().toDense();
+        float[] aware = ((Linear) Pruner.run(g, opts(m, 0.5, Layout.DENSE), Map.of("down", ms), null).graph().node("down"))
+                .weights().toDense();
+        assertEquals(Masks.zeros(plain), Masks.zeros(aware), "the same sparsity either way");
+        for (int r = 0; r < n; r++) {
+            assertEquals(0f, plain[r * k], "by magnitude, column 0 goes (row " + r + ")");
+            assertEquals(w[r * k], aware[r * k], "by activations, column 0 stays (row " + r + ")");
+        }
+        for (int i = 0; i < w.length; i++) {
+            assertTrue(aware[i] == 0f || aware[i] == w[i], "kept weights are unchanged");
+        }
+    }
+
     @Test
     void activationImportanceOverridesWeightNorms() throws Exception {
         Graph g = ENC.graph(12, null);

@@ -90,9 +90,6 @@ final class PruneCommand implements Command {
         if (finetune != null && method == Pruner.Method.HEADS) {
             throw new UsageException("--finetune takes every method but heads; heads are pruned one-shot only");
         }
-        if (calib != null && method != Pruner.Method.FFN && method != Pruner.Method.HEADS) {
-            throw new UsageException("--calib (activation importance) applies to --method ffn and heads only");
-        }
         Path modelPath = ModelResolver.resolveModel(modelSpec);
         Pruner.Options o = new Pruner.Options(method, sparsity, floor, layout, values, probeRows, threads);
         try (Model model = Model.load(modelPath)) {

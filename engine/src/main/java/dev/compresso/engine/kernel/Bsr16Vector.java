@@ -18,6 +18,10 @@ import jdk.incubator.vector.VectorSpecies;
  * broadcast activation each. Per block: one vector load, {@code MR} broadcasts, one index, {@code MR} FMAs. C rows
  * are written directly: no transposed copy of A and no transpose of the result, which the 4×1 kernel
  * ({@link BsrVector}) pays on every call.
+ *
+ * <p>From {@link #rowsMin} rows on, the rows-as-lanes scheme of {@link BsrVector} takes over ({@link #rows}):
+ * there one broadcast of a weight feeds four FMAs over row vectors of {@code Aᵀ}, where the tile above reloads
+ * the block's values from memory for every eight rows.
  */
 final class Bsr16Vector {
     private Bsr16Vector() {}
@@ -30,12 +34,80 @@ final class Bsr16Vector {
     static final int MR = 8;
     /** Block rows widened together (64 channels: {@link CsrVector.Scratch}'s bias and scale tiles). */
     private static final int CHUNK = CsrVector.CHANNELS / R;
+    /** 128-bit vectors: four channels of a block, a group of the rows path. */
+    private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
+    /**
+     * Fewest rows for the rows-as-lanes path ({@link #rows}); fewer run the channel-lane tiles. Tuning switch
+     * {@code compresso.bsr16.rows}, read once; not final so that a benchmark can compare both paths in one process.
+     */
+    static int rowsMin = Math.max(1, Integer.getInteger("compresso.bsr16.rows", 32));
 
     static void bsr16(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         if (m1 <= m0 || n1 <= n0) {
             return;
         }
+        if (m1 - m0 >= rowsMin && BsrVector.rowBlocksFit(w.inFeatures())) {
+            rows(a, w, bias, act, c, m0, m1, n0, n1);
+        } else {
+            channels(a, w, bias, act, c, m0, m1, n0, n1);
+        }
+    }
+
+    /**
+     * Rows as lanes, the scheme of {@link BsrVector}: A transposed once into aligned {@code Aᵀ} blocks, and each
+     * 16-channel block row run as four groups of four channels over its block list, which they share (per block
+     * and group: four {@code Aᵀ} row-vector loads and four value broadcasts feed 16 FMAs). Values are widened
+     * to fp32 once per chunk of block rows (fp16 converted, int8 unscaled: the row scale multiplies the
+     * accumulators in the epilogue).
+     */
+    static void rows(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        BsrVector.rowBlocks(a, w.inFeatures(), w.outFeatures(), R, w.rowScales(), (g0, g1, s) -> widenGroups(w, g0, g1, s),
+                bias, act, c, m0, m1, n0, n1, CsrVector.scratch());
+    }
+
+    /** {@link BsrVector.Chunk} for 16×1 blocks: block-major values widened, then regrouped four channels at a time. */
+    private static void widenGroups(Bsr16Matrix w, int g0, int g1, CsrVector.Scratch s) {
+        int p0 = w.blockStart(g0), len = w.blockStart(g1) - p0, cnt = len * R;
+        s.nnz(cnt);
+        int[] ptr = s.ptr(g1 - g0 + 1);
+        for (int g = g0; g <= g1; g++) {
+            ptr[g - g0] = w.blockStart(g) - p0;
+        }
+        short[] h = s.shorts(cnt);
+        MemorySegment.copy(w.blockCol(), JAVA_SHORT_UNALIGNED, p0 * 2L, h, 0, len);
+        int[] cols = s.cols;
+        for (int i = 0; i < len; i++) {
+            cols[i] = h[i] & 0xffff;
+        }
+        float[] t = s.out(cnt);
+        long e0 = (long) p0 * R;
+        switch (w.valueType()) {
+            case FP32 -> MemorySegment.copy(w.values(), JAVA_FLOAT_UNALIGNED, e0 * 4, t, 0, cnt);
+            case FP16 -> Fp16Vector.widen(w.values(), e0, t, 0, cnt);
+            case INT8 -> {
+                byte[] b = s.bytes(cnt);
+                MemorySegment.copy(w.values(), JAVA_BYTE, e0, b, 0, cnt);
+                for (int i = 0; i < cnt; i++) { // auto-vectorized
+                    t[i] = b[i];
+                }
+            }
+        }
+        float[] v = s.vals;
+        for (int g = 0; g < g1 - g0; g++) {
+            int p = ptr[g], l = ptr[g + 1] - p;
+            for (int q = 0; q < l; q++) {
+                for (int gr = 0; gr < R; gr += 4) {
+                    FloatVector.fromArray(S4, t, (p + q) * R + gr).intoArray(v, p * R + gr * l + 4 * q);
+                }
+            }
+        }
+    }
+
+    /** Lanes as channels: the one-row scheme, eight rows per register tile. */
+    static void channels(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
         CsrVector.Scratch s = CsrVector.scratch();
         int k = w.inFeatures(), n = w.outFeatures();
         int nb0 = n0 / R, nb1 = (n1 + R - 1) / R;

@@ -16,6 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * channels of the block with it: 16 FMAs per 4 loads and 4 broadcasts (0.56 loads per FMA, as the dense
  * kernel), where CSR needs 1.5.
  *
+ * <p>The row-block path ({@link #rowBlocks}) serves {@link Bsr16Vector} too: a 16×1 block row runs as four
+ * groups of four channels over the block row's shared block list.
+ *
  * <p>One row: each block is one 128-bit FMA, {@code acc[0..4) += x[col] · block[0..4)}, with four accumulators
  * in rotation to hide the FMA latency.
  */
@@ -33,8 +36,6 @@ final class BsrVector {
     private static final int NV = S.vectorBitSize() == 256 || CsrVector.NV == 2 ? 2 : 4;
     private static final int W2 = NV * VL;
     private static final int R = BsrMatrix.BLOCK_ROWS;
-    /** Block rows widened together: 64 channels, matching {@link CsrVector.Scratch}'s bias/scale tiles. */
-    private static final int CHUNK = CsrVector.CHANNELS / BsrMatrix.BLOCK_ROWS;
     /** Blocks widened at once by the one-row path. */
     private static final int WINDOW = 512;
     private static final int AT_FLOATS = 1 << 18;
@@ -46,12 +47,19 @@ final class BsrVector {
             return;
         }
         CsrVector.Scratch s = CsrVector.scratch();
-        if (m1 - m0 < CsrVector.GEMV_ROWS || (long) W2 * w.inFeatures() > Integer.MAX_VALUE / 2) {
+        if (m1 - m0 < CsrVector.GEMV_ROWS || !rowBlocksFit(w.inFeatures())) {
             for (int i = m0; i < m1; i++) {
                 gemvRow(a, w, bias, act, c, i, n0, n1, s);
             }
         } else {
-            blocks(a, w, bias, act, c, m0, m1, n0, n1, s);
+            rowBlocks(a, w.inFeatures(), w.outFeatures(), R, null, (g0, g1, t) -> {
+                int p0 = w.blockStart(g0);
+                widen(w, p0, w.blockStart(g1), t);
+                int[] ptr = t.ptr(g1 - g0 + 1);
+                for (int g = g0; g <= g1; g++) {
+                    ptr[g - g0] = w.blockStart(g) - p0;
+                }
+            }, bias, act, c, m0, m1, n0, n1, s);
         }
     }
 
@@ -113,14 +121,34 @@ final class BsrVector {
         MemorySegment.copy(out, 0, c, JAVA_FLOAT_UNALIGNED, ((long) i * n + n0) * 4, n1 - n0);
     }
 
-    private static void blocks(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act,
-            MemorySegment c, int m0, int m1, int n0, int n1, CsrVector.Scratch s) {
-        int k = w.inFeatures(), n = w.outFeatures();
+    /**
+     * Block rows {@code [g0, g1)} of a chunk, widened for {@link #rowBlocks}: the block columns go to
+     * {@code s.cols[0..)} (block {@code q} counted from the chunk's first block), the first block of block row
+     * {@code g0 + i} to {@code s.ptr[i]} ({@code i ≤ g1 - g0}), and the values, as fp32 (int8 unscaled), to
+     * {@code s.vals} group-major: the four channels {@code h .. h+3} of block {@code q} of a block row whose
+     * blocks are {@code [p, e)} at {@code vals[4q + (unit - 4)·p + h·(e - p) ..]} (for 4×1 blocks simply
+     * {@code vals[4q ..]}).
+     */
+    @FunctionalInterface
+    interface Chunk {
+        void widen(int g0, int g1, CsrVector.Scratch s);
+    }
+
+    /**
+     * The row-block path of the 4×1 and 16×1 block formats, {@code C = act(A·Wᵀ·diag(scale) + bias)} for block
+     * rows of {@code unit} channels (4 or 16): A is transposed into aligned {@code Aᵀ[K][W2]} blocks once, and each
+     * group of four channels of a block row runs the block row's block list ({@link #block4}: 4 Aᵀ loads and 4
+     * broadcasts feed 16 FMAs), so a 16×1 block row is four 4×1 block rows sharing their columns.
+     *
+     * @param rowScales per-channel factors of the accumulators (int8 row scales), or {@code null}
+     */
+    static void rowBlocks(MemorySegment a, int k, int n, int unit, MemorySegment rowScales, Chunk chunk,
+            MemorySegment bias, Activation act, MemorySegment c, int m0, int m1, int n0, int n1, CsrVector.Scratch s) {
         int sr = Math.max(W2, Math.min(16 * W2, AT_FLOATS / Math.max(1, k) / W2 * W2));
         MemorySegment at = s.atSeg(sr * k);
-        float[] ct = s.ct(CHUNK * R * W2);
-        java.util.Arrays.fill(s.scale, 1f);
-        int nb0 = n0 / R, nb1 = (n1 + R - 1) / R;
+        float[] ct = s.ct(CsrVector.CHANNELS * W2);
+        int per = CsrVector.CHANNELS / unit; // block rows per chunk: their results fill the 64-channel tile
+        int nb0 = n0 / unit, nb1 = (n1 + unit - 1) / unit;
         for (int r0 = m0; r0 < m1; r0 += sr) {
             int rows = Math.min(sr, m1 - r0);
             int full = rows / W2;
@@ -133,23 +161,26 @@ final class BsrVector {
                 int rr = full * W2 + b * VL;
                 CsrVector.pack(a, k, r0 + rr, Math.min(VL, rows - rr), VL, at, (long) rr * k, s);
             }
-            for (int g0 = nb0; g0 < nb1; g0 += CHUNK) {
-                int g1 = Math.min(nb1, g0 + CHUNK);
-                int j0 = g0 * R, j1 = Math.min(n1, g1 * R);
-                int p0 = w.blockStart(g0);
-                widen(w, p0, w.blockStart(g1), s);
+            for (int g0 = nb0; g0 < nb1; g0 += per) {
+                int g1 = Math.min(nb1, g0 + per);
+                int j0 = g0 * unit, j1 = Math.min(n1, g1 * unit);
+                chunk.widen(g0, g1, s);
                 for (int j = j0; j < j1; j++) {
+                    s.scale[j - j0] = rowScales == null ? 1f : rowScales.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
                     s.bias[j - j0] = bias == null ? 0f : bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
                 }
+                int[] ptr = s.ptr;
                 for (int rb = 0; rb < full; rb++) {
                     long off = 4L * rb * W2 * k;
-                    for (int g = g0; g < g1; g++) {
-                        if (NV == 4) {
-                            block4(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
-                                (g - g0) * R * W2);
-                        } else {
-                            block2(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
-                                (g - g0) * R * W2);
+                    for (int g = 0; g < g1 - g0; g++) {
+                        int p = ptr[g], e = ptr[g + 1];
+                        for (int h = 0; h < unit; h += R) {
+                            int vo = (unit - R) * p + h * (e - p);
+                            if (NV == 4) {
+                                block4(at, off, s.cols, s.vals, vo, p, e, ct, (g * unit + h) * W2);
+                            } else {
+                                block2(at, off, s.cols, s.vals, vo, p, e, ct, (g * unit + h) * W2);
+                            }
                         }
                     }
                     CsrVector.store(ct, W2, c, n, r0 + rb * W2, W2, j0, j1, s, act);
@@ -157,9 +188,11 @@ final class BsrVector {
                 for (int tb = 0; tb < tails; tb++) {
                     int rr = full * W2 + tb * VL;
                     long off = 4L * rr * k;
-                    for (int g = g0; g < g1; g++) {
-                        block1(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
-                                (g - g0) * R * VL);
+                    for (int g = 0; g < g1 - g0; g++) {
+                        int p = ptr[g], e = ptr[g + 1];
+                        for (int h = 0; h < unit; h += R) {
+                            block1(at, off, s.cols, s.vals, (unit - R) * p + h * (e - p), p, e, ct, (g * unit + h) * VL);
+                        }
                     }
                     CsrVector.store(ct, VL, c, n, r0 + rr, Math.min(VL, rows - rr), j0, j1, s, act);
                 }
@@ -167,8 +200,17 @@ final class BsrVector {
         }
     }
 
-    /** One block row over a 4-vector row block: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}. */
-    private static void block4(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
+    /** Whether {@link #rowBlocks} can take K inputs (its Aᵀ scratch is indexed by int). */
+    static boolean rowBlocksFit(int k) {
+        return (long) W2 * k <= Integer.MAX_VALUE / 2;
+    }
+
+    /**
+     * Four channels over a 4-vector row block, blocks {@code [p, e)} with the values of block {@code q} at
+     * {@code vals[vo + 4q ..]}: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}.
+     */
+    private static void block4(MemorySegment at, long off, int[] cols, float[] vals, int vo, int p, int e, float[] ct,
+            int co) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00;
         FloatVector c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
         for (; p < e; p++) {
@@ -177,7 +219,7 @@ final class BsrVector {
             FloatVector x1 = FloatVector.fromMemorySegment(S, at, o + 4L * VL, LE);
             FloatVector x2 = FloatVector.fromMemorySegment(S, at, o + 8L * VL, LE);
             FloatVector x3 = FloatVector.fromMemorySegment(S, at, o + 12L * VL, LE);
-            int v = p * R;
+            int v = vo + p * R;
             FloatVector w = FloatVector.broadcast(S, vals[v]);
             c00 = x0.fma(w, c00);
             c01 = x1.fma(w, c01);
@@ -217,15 +259,16 @@ final class BsrVector {
         c33.intoArray(ct, co + 3 * W2 + 3 * VL);
     }
 
-    /** One block row over a {@link #W2}-row block: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}. */
-    private static void block2(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
+    /** {@link #block4} over a {@link #W2}-row block of two vectors. */
+    private static void block2(MemorySegment at, long off, int[] cols, float[] vals, int vo, int p, int e, float[] ct,
+            int co) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
         FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         for (; p < e; p++) {
             long o = off + cols[p] * (4L * W2);
             FloatVector x0 = FloatVector.fromMemorySegment(S, at, o, LE);
             FloatVector x1 = FloatVector.fromMemorySegment(S, at, o + 4L * VL, LE);
-            int v = p * R;
+            int v = vo + p * R;
             FloatVector w0 = FloatVector.broadcast(S, vals[v]);
             c00 = x0.fma(w0, c00);
             c01 = x1.fma(w0, c01);
@@ -249,12 +292,13 @@ final class BsrVector {
         c31.intoArray(ct, co + 3 * W2 + VL);
     }
 
-    /** One block row over a {@link #VL}-row block. */
-    private static void block1(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
+    /** {@link #block4} over a {@link #VL}-row block: channel {@code r}'s rows go to {@code ct[co + r·VL ..]}. */
+    private static void block1(MemorySegment at, long off, int[] cols, float[] vals, int vo, int p, int e, float[] ct,
+            int co) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
         for (; p < e; p++) {
             FloatVector x = FloatVector.fromMemorySegment(S, at, off + cols[p] * (4L * VL), LE);
-            int v = p * R;
+            int v = vo + p * R;
             c0 = x.fma(FloatVector.broadcast(S, vals[v]), c0);
             c1 = x.fma(FloatVector.broadcast(S, vals[v + 1]), c1);
             c2 = x.fma(FloatVector.broadcast(S, vals[v + 2]), c2);

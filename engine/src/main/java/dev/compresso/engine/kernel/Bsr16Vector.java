@@ -56,31 +56,27 @@ final class Bsr16Vector {
 
     /**
      * Rows as lanes, the scheme of {@link BsrVector}: A transposed once into aligned {@code Aᵀ} blocks, and each
-     * 16-channel block row run as four groups of four channels over its block list, which they share (per block
-     * and group: four {@code Aᵀ} row-vector loads and four value broadcasts feed 16 FMAs). Values are widened
-     * to fp32 once per chunk of block rows (fp16 converted, int8 unscaled: the row scale multiplies the
-     * accumulators in the epilogue).
+     * 16-channel block row run as four 4×1 block rows with its columns (per block and group of four channels:
+     * four {@code Aᵀ} row-vector loads and four value broadcasts feed 16 FMAs). Values are widened to fp32 once
+     * per 64-channel chunk (fp16 converted, int8 unscaled: the row scale multiplies the accumulators in the
+     * epilogue).
      */
     static void rows(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
-        BsrVector.rowBlocks(a, w.inFeatures(), w.outFeatures(), R, w.rowScales(), (g0, g1, s) -> widenGroups(w, g0, g1, s),
+        BsrVector.rowBlocks(a, w.inFeatures(), w.outFeatures(), w.rowScales(), (j0, j1, s) -> asBsr4(w, j0, j1, s),
                 bias, act, c, m0, m1, n0, n1, CsrVector.scratch());
     }
 
-    /** {@link BsrVector.Chunk} for 16×1 blocks: block-major values widened, then regrouped four channels at a time. */
-    private static void widenGroups(Bsr16Matrix w, int g0, int g1, CsrVector.Scratch s) {
+    /**
+     * {@link BsrVector.Chunk} for 16×1 blocks: block row {@code b} becomes the 4×1 block rows {@code 4b .. 4b+3},
+     * each with a copy of its columns; values are widened block-major, then regrouped four channels at a time.
+     */
+    private static void asBsr4(Bsr16Matrix w, int j0, int j1, CsrVector.Scratch s) {
+        int g0 = j0 / R, g1 = (j1 + R - 1) / R;
         int p0 = w.blockStart(g0), len = w.blockStart(g1) - p0, cnt = len * R;
         s.nnz(cnt);
-        int[] ptr = s.ptr(g1 - g0 + 1);
-        for (int g = g0; g <= g1; g++) {
-            ptr[g - g0] = w.blockStart(g) - p0;
-        }
-        short[] h = s.shorts(cnt);
+        short[] h = s.shorts(len);
         MemorySegment.copy(w.blockCol(), JAVA_SHORT_UNALIGNED, p0 * 2L, h, 0, len);
-        int[] cols = s.cols;
-        for (int i = 0; i < len; i++) {
-            cols[i] = h[i] & 0xffff;
-        }
         float[] t = s.out(cnt);
         long e0 = (long) p0 * R;
         switch (w.valueType()) {
@@ -94,15 +90,20 @@ final class Bsr16Vector {
                 }
             }
         }
+        int[] ptr = s.ptr(4 * (g1 - g0) + 1), cols = s.cols;
         float[] v = s.vals;
         for (int g = 0; g < g1 - g0; g++) {
-            int p = ptr[g], l = ptr[g + 1] - p;
-            for (int q = 0; q < l; q++) {
-                for (int gr = 0; gr < R; gr += 4) {
-                    FloatVector.fromArray(S4, t, (p + q) * R + gr).intoArray(v, p * R + gr * l + 4 * q);
+            int p = w.blockStart(g0 + g) - p0, l = w.blockStart(g0 + g + 1) - p0 - p;
+            for (int gr = 0; gr < 4; gr++) {
+                int q0 = 4 * p + gr * l; // first 4×1 block of channels 16g + 4gr ..
+                ptr[4 * g + gr] = q0;
+                for (int q = 0; q < l; q++) {
+                    cols[q0 + q] = h[p + q] & 0xffff;
+                    FloatVector.fromArray(S4, t, (p + q) * R + 4 * gr).intoArray(v, 4 * (q0 + q));
                 }
             }
         }
+        ptr[4 * (g1 - g0)] = 4 * len;
     }
 
     /** Lanes as channels: the one-row scheme, eight rows per register tile. */

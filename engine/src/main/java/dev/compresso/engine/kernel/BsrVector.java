@@ -16,8 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * channels of the block with it: 16 FMAs per 4 loads and 4 broadcasts (0.56 loads per FMA, as the dense
  * kernel), where CSR needs 1.5.
  *
- * <p>The row-block path ({@link #rowBlocks}) serves {@link Bsr16Vector} too: a 16×1 block row runs as four
- * groups of four channels over the block row's shared block list.
+ * <p>The row-block path ({@link #rowBlocks}) serves {@link Bsr16Vector} too: a 16×1 block row runs as four 4×1
+ * block rows with the same block columns.
  *
  * <p>One row: each block is one 128-bit FMA, {@code acc[0..4) += x[col] · block[0..4)}, with four accumulators
  * in rotation to hide the FMA latency.
@@ -52,8 +52,8 @@ final class BsrVector {
                 gemvRow(a, w, bias, act, c, i, n0, n1, s);
             }
         } else {
-            rowBlocks(a, w.inFeatures(), w.outFeatures(), R, null, (g0, g1, t) -> {
-                int p0 = w.blockStart(g0);
+            rowBlocks(a, w.inFeatures(), w.outFeatures(), null, (j0, j1, t) -> {
+                int g0 = j0 / R, g1 = (j1 + R - 1) / R, p0 = w.blockStart(g0);
                 widen(w, p0, w.blockStart(g1), t);
                 int[] ptr = t.ptr(g1 - g0 + 1);
                 for (int g = g0; g <= g1; g++) {
@@ -122,33 +122,29 @@ final class BsrVector {
     }
 
     /**
-     * Block rows {@code [g0, g1)} of a chunk, widened for {@link #rowBlocks}: the block columns go to
-     * {@code s.cols[0..)} (block {@code q} counted from the chunk's first block), the first block of block row
-     * {@code g0 + i} to {@code s.ptr[i]} ({@code i ≤ g1 - g0}), and the values, as fp32 (int8 unscaled), to
-     * {@code s.vals} group-major: the four channels {@code h .. h+3} of block {@code q} of a block row whose
-     * blocks are {@code [p, e)} at {@code vals[4q + (unit - 4)·p + h·(e - p) ..]} (for 4×1 blocks simply
-     * {@code vals[4q ..]}).
+     * The blocks of output channels {@code [j0, j1)} ({@code j0} a multiple of 16, at most 64 channels) as 4×1
+     * block rows, widened for {@link #rowBlocks}: block row {@code i} (channels {@code j0 + 4i .. j0 + 4i + 3})
+     * has blocks {@code [s.ptr[i], s.ptr[i + 1])}, block {@code q} with column {@code s.cols[q]} and the fp32
+     * values (int8 unscaled) {@code s.vals[4q .. 4q + 3]}.
      */
     @FunctionalInterface
     interface Chunk {
-        void widen(int g0, int g1, CsrVector.Scratch s);
+        void widen(int j0, int j1, CsrVector.Scratch s);
     }
 
     /**
-     * The row-block path of the 4×1 and 16×1 block formats, {@code C = act(A·Wᵀ·diag(scale) + bias)} for block
-     * rows of {@code unit} channels (4 or 16): A is transposed into aligned {@code Aᵀ[K][W2]} blocks once, and each
-     * group of four channels of a block row runs the block row's block list ({@link #block4}: 4 Aᵀ loads and 4
-     * broadcasts feed 16 FMAs), so a 16×1 block row is four 4×1 block rows sharing their columns.
+     * The row-block path of the 4×1 and 16×1 block formats, {@code C = act(A·Wᵀ·diag(scale) + bias)}: A is
+     * transposed into aligned {@code Aᵀ[K][W2]} blocks once, and each 4×1 block row of a 64-channel chunk runs its
+     * block list ({@link #block4}: 4 Aᵀ loads and 4 broadcasts feed 16 FMAs). {@link Bsr16Vector} presents a
+     * 16-channel block row as four 4×1 block rows with the same columns.
      *
      * @param rowScales per-channel factors of the accumulators (int8 row scales), or {@code null}
      */
-    static void rowBlocks(MemorySegment a, int k, int n, int unit, MemorySegment rowScales, Chunk chunk,
-            MemorySegment bias, Activation act, MemorySegment c, int m0, int m1, int n0, int n1, CsrVector.Scratch s) {
+    static void rowBlocks(MemorySegment a, int k, int n, MemorySegment rowScales, Chunk chunk, MemorySegment bias,
+            Activation act, MemorySegment c, int m0, int m1, int n0, int n1, CsrVector.Scratch s) {
         int sr = Math.max(W2, Math.min(16 * W2, AT_FLOATS / Math.max(1, k) / W2 * W2));
         MemorySegment at = s.atSeg(sr * k);
         float[] ct = s.ct(CsrVector.CHANNELS * W2);
-        int per = CsrVector.CHANNELS / unit; // block rows per chunk: their results fill the 64-channel tile
-        int nb0 = n0 / unit, nb1 = (n1 + unit - 1) / unit;
         for (int r0 = m0; r0 < m1; r0 += sr) {
             int rows = Math.min(sr, m1 - r0);
             int full = rows / W2;
@@ -161,10 +157,9 @@ final class BsrVector {
                 int rr = full * W2 + b * VL;
                 CsrVector.pack(a, k, r0 + rr, Math.min(VL, rows - rr), VL, at, (long) rr * k, s);
             }
-            for (int g0 = nb0; g0 < nb1; g0 += per) {
-                int g1 = Math.min(nb1, g0 + per);
-                int j0 = g0 * unit, j1 = Math.min(n1, g1 * unit);
-                chunk.widen(g0, g1, s);
+            for (int j0 = n0; j0 < n1; j0 += CsrVector.CHANNELS) {
+                int j1 = Math.min(n1, j0 + CsrVector.CHANNELS), nb = (j1 - j0 + R - 1) / R;
+                chunk.widen(j0, j1, s);
                 for (int j = j0; j < j1; j++) {
                     s.scale[j - j0] = rowScales == null ? 1f : rowScales.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
                     s.bias[j - j0] = bias == null ? 0f : bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
@@ -172,15 +167,11 @@ final class BsrVector {
                 int[] ptr = s.ptr;
                 for (int rb = 0; rb < full; rb++) {
                     long off = 4L * rb * W2 * k;
-                    for (int g = 0; g < g1 - g0; g++) {
-                        int p = ptr[g], e = ptr[g + 1];
-                        for (int h = 0; h < unit; h += R) {
-                            int vo = (unit - R) * p + h * (e - p);
-                            if (NV == 4) {
-                                block4(at, off, s.cols, s.vals, vo, p, e, ct, (g * unit + h) * W2);
-                            } else {
-                                block2(at, off, s.cols, s.vals, vo, p, e, ct, (g * unit + h) * W2);
-                            }
+                    for (int g = 0; g < nb; g++) {
+                        if (NV == 4) {
+                            block4(at, off, s.cols, s.vals, ptr[g], ptr[g + 1], ct, g * R * W2);
+                        } else {
+                            block2(at, off, s.cols, s.vals, ptr[g], ptr[g + 1], ct, g * R * W2);
                         }
                     }
                     CsrVector.store(ct, W2, c, n, r0 + rb * W2, W2, j0, j1, s, act);
@@ -188,11 +179,8 @@ final class BsrVector {
                 for (int tb = 0; tb < tails; tb++) {
                     int rr = full * W2 + tb * VL;
                     long off = 4L * rr * k;
-                    for (int g = 0; g < g1 - g0; g++) {
-                        int p = ptr[g], e = ptr[g + 1];
-                        for (int h = 0; h < unit; h += R) {
-                            block1(at, off, s.cols, s.vals, (unit - R) * p + h * (e - p), p, e, ct, (g * unit + h) * VL);
-                        }
+                    for (int g = 0; g < nb; g++) {
+                        block1(at, off, s.cols, s.vals, ptr[g], ptr[g + 1], ct, g * R * VL);
                     }
                     CsrVector.store(ct, VL, c, n, r0 + rr, Math.min(VL, rows - rr), j0, j1, s, act);
                 }
@@ -205,12 +193,8 @@ final class BsrVector {
         return (long) W2 * k <= Integer.MAX_VALUE / 2;
     }
 
-    /**
-     * Four channels over a 4-vector row block, blocks {@code [p, e)} with the values of block {@code q} at
-     * {@code vals[vo + 4q ..]}: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}.
-     */
-    private static void block4(MemorySegment at, long off, int[] cols, float[] vals, int vo, int p, int e, float[] ct,
-            int co) {
+    /** One block row over a 4-vector row block: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}. */
+    private static void block4(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00;
         FloatVector c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
         for (; p < e; p++) {
@@ -219,7 +203,7 @@ final class BsrVector {
             FloatVector x1 = FloatVector.fromMemorySegment(S, at, o + 4L * VL, LE);
             FloatVector x2 = FloatVector.fromMemorySegment(S, at, o + 8L * VL, LE);
             FloatVector x3 = FloatVector.fromMemorySegment(S, at, o + 12L * VL, LE);
-            int v = vo + p * R;
+            int v = p * R;
             FloatVector w = FloatVector.broadcast(S, vals[v]);
             c00 = x0.fma(w, c00);
             c01 = x1.fma(w, c01);
@@ -260,15 +244,14 @@ final class BsrVector {
     }
 
     /** {@link #block4} over a {@link #W2}-row block of two vectors. */
-    private static void block2(MemorySegment at, long off, int[] cols, float[] vals, int vo, int p, int e, float[] ct,
-            int co) {
+    private static void block2(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
         FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         for (; p < e; p++) {
             long o = off + cols[p] * (4L * W2);
             FloatVector x0 = FloatVector.fromMemorySegment(S, at, o, LE);
             FloatVector x1 = FloatVector.fromMemorySegment(S, at, o + 4L * VL, LE);
-            int v = vo + p * R;
+            int v = p * R;
             FloatVector w0 = FloatVector.broadcast(S, vals[v]);
             c00 = x0.fma(w0, c00);
             c01 = x1.fma(w0, c01);
@@ -293,12 +276,11 @@ final class BsrVector {
     }
 
     /** {@link #block4} over a {@link #VL}-row block: channel {@code r}'s rows go to {@code ct[co + r·VL ..]}. */
-    private static void block1(MemorySegment at, long off, int[] cols, float[] vals, int vo, int p, int e, float[] ct,
-            int co) {
+    private static void block1(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
         for (; p < e; p++) {
             FloatVector x = FloatVector.fromMemorySegment(S, at, off + cols[p] * (4L * VL), LE);
-            int v = vo + p * R;
+            int v = p * R;
             c0 = x.fma(FloatVector.broadcast(S, vals[v]), c0);
             c1 = x.fma(FloatVector.broadcast(S, vals[v + 1]), c1);
             c2 = x.fma(FloatVector.broadcast(S, vals[v + 2]), c2);

@@ -34,7 +34,7 @@ final class BsrVector {
      * has 32 vector registers; 2 vectors on AVX2 (16 registers; 4 vectors there would spill).
      */
     private static final int NV = S.vectorBitSize() == 256 || CsrVector.NV == 2 ? 2 : 4;
-    private static final int W2 = NV * VL;
+    static final int W2 = NV * VL;
     private static final int R = BsrMatrix.BLOCK_ROWS;
     /** Blocks widened at once by the one-row path. */
     private static final int WINDOW = 512;

@@ -109,16 +109,21 @@ class Bsr16KernelTest {
                         (m0, m1, n0, n1) -> Bsr16Vector.rows(a, s, b, act, c, m0, m1, n0, n1)));
     }
 
-    /** The channel-lane path at a row count the threshold sends to the rows path, against the rows path. */
+    /**
+     * The dispatch (whole row blocks as rows, the rest as channel tiles) against the channel-lane path alone, at row
+     * counts with and without a remainder.
+     */
     @Test
-    void rowsAndChannelPathsAgree() {
-        int m = 65, n = 93, k = 383;
+    void mixedAndChannelPathsAgree() {
+        int n = 93, k = 383;
         Random r = new Random(5);
         for (ValueType t : ValueType.values()) {
             Bsr16Matrix s = Bsr16Matrix.fromDense(blockSparse16(r, n, k, 0.5), n, k, t);
-            CsrKernelTest.check(r, m, s, true, Activation.GELU,
-                    (a, b, c) -> Bsr16Vector.channels(a, s, b, Activation.GELU, c, 0, m, 0, n),
-                    (a, b, c) -> Bsr16Vector.rows(a, s, b, Activation.GELU, c, 0, m, 0, n));
+            for (int m : new int[] {BsrVector.W2 - 1, BsrVector.W2, BsrVector.W2 + 1, 2 * BsrVector.W2 + 9}) {
+                CsrKernelTest.check(r, m, s, true, Activation.GELU,
+                        (a, b, c) -> Bsr16Vector.channels(a, s, b, Activation.GELU, c, 0, m, 0, n),
+                        (a, b, c) -> Bsr16Vector.bsr16(a, s, b, Activation.GELU, c, 0, m, 0, n));
+            }
         }
     }
 

@@ -26,8 +26,9 @@ import java.util.Random;
  * ({@code random}: single zeros, {@code block}: 4x1 blocks, {@code blk16}: 16x1 blocks) with {@code dense}, {@code csr},
  * {@code bsr} (4x1), {@code bsr16} (16x1) in µs and the ratios to dense, then one
  * line for 2:4 weights (50%) with {@code dense}, {@code nm24} (fp32 values) and {@code csr} of the same weights.
- * On 16x1 blocks {@code bsr16} is timed on both paths of its kernel ({@code tiles}: lanes on channels,
- * {@code rows}: rows as lanes), with fp32 and int8 values. {@code -Dratio.patterns=blk16} picks patterns;
+ * On 16x1 blocks {@code bsr16} is timed on both paths of its kernel, forced ({@code tiles}: lanes on channels,
+ * {@code rows}: rows as lanes for whole 64-row blocks) and as dispatched ({@code default}), with fp32 and int8
+ * values; these print a second line with the ratios. {@code -Dratio.patterns=blk16} picks patterns;
  * {@code -Dratio.stat=median} reports the median of the rounds instead of the minimum.
  */
 public final class SparseRatio {
@@ -65,16 +66,20 @@ public final class SparseRatio {
                 // 16x1 blocks: both paths of the kernel (channel-lane tiles, rows as lanes), fp32 and int8 values.
                 Bsr16Matrix i8 = Bsr16Matrix.fromDense(w, n, k, CsrMatrix.ValueType.INT8);
                 ws.add(ws.get(3));
+                ws.add(ws.get(3));
                 ws.add(i8);
                 ws.add(i8);
-                int[] rows = {0, 0, 0, TILES, ROWS, TILES, ROWS};
-                double[] best = best(ws, rows, a, m, bias, c, threads, rounds);
+                ws.add(i8);
+                int[] rows = {0, 0, 0, TILES, ROWS, 0, TILES, ROWS, 0};
+                double[] t = best(ws, rows, a, m, bias, c, threads, rounds);
                 System.out.printf("%dx%dx%d threads=%d sparsity=%.2f %-6s dense %9.1f us  csr %9.1f us  bsr %9.1f us"
-                                + "  bsr16 tiles %9.1f us  rows %9.1f us  int8 tiles %9.1f us  rows %9.1f us  dense/csr %5.2f"
-                                + "  dense/bsr %5.2f  dense/bsr16 tiles %5.2f  rows %5.2f  int8 tiles %5.2f  rows %5.2f%n",
-                        m, n, k, threads, sparsity, pattern, best[0], best[1], best[2], best[3], best[4], best[5], best[6],
-                        best[0] / best[1], best[0] / best[2], best[0] / best[3], best[0] / best[4], best[0] / best[5],
-                        best[0] / best[6]);
+                                + "  bsr16 tiles %9.1f us  rows %9.1f us  default %9.1f us  int8 tiles %9.1f us  rows %9.1f us"
+                                + "  default %9.1f us%n", m, n, k, threads, sparsity, pattern, t[0], t[1], t[2], t[3], t[4],
+                        t[5], t[6], t[7], t[8]);
+                System.out.printf("%dx%dx%d threads=%d sparsity=%.2f %-6s dense/csr %5.2f  dense/bsr %5.2f"
+                                + "  dense/bsr16 tiles %5.2f  rows %5.2f  default %5.2f  int8 tiles %5.2f  rows %5.2f"
+                                + "  default %5.2f%n", m, n, k, threads, sparsity, pattern, t[0] / t[1], t[0] / t[2],
+                        t[0] / t[3], t[0] / t[4], t[0] / t[5], t[0] / t[6], t[0] / t[7], t[0] / t[8]);
             }
         }
         float[] w24 = weights24(n, k, new Random(7));
@@ -123,11 +128,13 @@ public final class SparseRatio {
     /** Row thresholds of the 16x1 kernel that force its channel-lane tiles, or its rows-as-lanes path. */
     private static final int TILES = Integer.MAX_VALUE, ROWS = 1;
     /** {@code Bsr16Vector.rowsMin}, a tuning switch read once; set around calls to compare both paths in one JVM. */
-    private static final java.lang.reflect.Field BSR16_ROWS = bsr16Rows();
+    private static final java.lang.reflect.Field BSR16_ROWS = bsr16Field("rowsMin");
+    /** {@code Bsr16Vector.rowsMaxSparsity}: 1 while a variant forces the rows path. */
+    private static final java.lang.reflect.Field BSR16_MAX = bsr16Field("rowsMaxSparsity");
 
-    private static java.lang.reflect.Field bsr16Rows() {
+    private static java.lang.reflect.Field bsr16Field(String name) {
         try {
-            java.lang.reflect.Field f = Class.forName("dev.compresso.engine.kernel.Bsr16Vector").getDeclaredField("rowsMin");
+            java.lang.reflect.Field f = Class.forName("dev.compresso.engine.kernel.Bsr16Vector").getDeclaredField(name);
             f.setAccessible(true);
             return f;
         } catch (ReflectiveOperationException | RuntimeException e) {
@@ -155,10 +162,14 @@ public final class SparseRatio {
         }
         try {
             int dflt = BSR16_ROWS == null ? 0 : BSR16_ROWS.getInt(null);
+            double dfltMax = BSR16_MAX == null ? 0 : BSR16_MAX.getDouble(null);
             for (int round = 0; round < rounds; round++) {
                 for (int v = 0; v < ws.size(); v++) {
                     if (BSR16_ROWS != null) {
                         BSR16_ROWS.setInt(null, bsr16Rows[v] != 0 ? bsr16Rows[v] : dflt);
+                    }
+                    if (BSR16_MAX != null) {
+                        BSR16_MAX.setDouble(null, bsr16Rows[v] == ROWS ? 1.0 : dfltMax);
                     }
                     for (int rep = 0; rep < 3; rep++) {
                         long t0 = System.nanoTime();
@@ -172,6 +183,9 @@ public final class SparseRatio {
             }
             if (BSR16_ROWS != null) {
                 BSR16_ROWS.setInt(null, dflt);
+            }
+            if (BSR16_MAX != null) {
+                BSR16_MAX.setDouble(null, dfltMax);
             }
         } catch (IllegalAccessException e) {
             throw new IllegalStateException(e);

@@ -44,19 +44,42 @@ final class Bsr16Vector {
      * default {@code W2}, read once; not final so that a benchmark can compare both paths in one process.
      */
     static int rowsMin = Math.max(1, Integer.getInteger("compresso.bsr16.rows", BsrVector.W2));
+    /**
+     * Highest block sparsity of the channel range at which the rows path runs when one Aᵀ block exceeds
+     * {@value #AT_BLOCK_FLOATS} floats (K over 1024 at 64 rows): there the tiles won at 90% (dense/bsr16 at
+     * 128x384x1536: 4.1 against 3.3 fp32, 3.75 against 3.4 int8), tied at 70% for fp32 (int8: 1.58 against 1.82)
+     * and lost at 40–50%. Tuning switch {@code compresso.bsr16.rowsMaxSparsity}, read once, not final (as
+     * {@link #rowsMin}).
+     */
+    static double rowsMaxSparsity = Double.parseDouble(System.getProperty("compresso.bsr16.rowsMaxSparsity", "0.8"));
+    private static final int AT_BLOCK_FLOATS = 1 << 16;
 
     static void bsr16(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         if (m1 <= m0 || n1 <= n0) {
             return;
         }
-        int mr = m1 - m0 >= rowsMin && BsrVector.rowBlocksFit(w.inFeatures()) ? (m1 - m0) / BsrVector.W2 * BsrVector.W2 : 0;
+        int mr = m1 - m0 >= rowsMin && rowsFit(w, n0, n1) ? (m1 - m0) / BsrVector.W2 * BsrVector.W2 : 0;
         if (mr > 0) {
             rows(a, w, bias, act, c, m0, m0 + mr, n0, n1);
         }
         if (m0 + mr < m1) {
             channels(a, w, bias, act, c, m0 + mr, m1, n0, n1);
         }
+    }
+
+    /** Whether the rows path suits channels {@code [n0, n1)}: K within its scratch, and see {@link #rowsMaxSparsity}. */
+    private static boolean rowsFit(Bsr16Matrix w, int n0, int n1) {
+        int k = w.inFeatures();
+        if (!BsrVector.rowBlocksFit(k)) {
+            return false;
+        }
+        if ((long) BsrVector.W2 * k <= AT_BLOCK_FLOATS) {
+            return true;
+        }
+        int b0 = n0 / R, b1 = (n1 + R - 1) / R;
+        double kept = (double) (w.blockStart(b1) - w.blockStart(b0)) / ((double) (b1 - b0) * k);
+        return 1 - kept <= rowsMaxSparsity;
     }
 
     /**

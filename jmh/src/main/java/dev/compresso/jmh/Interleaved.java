@@ -25,7 +25,9 @@ import java.util.List;
  *       inference of all-MiniLM-L6-v2 at the batch given, 128 tokens; {@code compresso@FILE}: our engine on any
  *       model file with MiniLM's inputs (a distilled student, a pruned model);
  *   <li>{@code attention}: {@link AttentionBenchmark}'s fused attention at the batch given;
- *   <li>{@code gemmMxNxK}: one fp32 GEMM of that shape ({@link GemmWorkload}; the batch argument is ignored).
+ *   <li>{@code gemmMxNxK}: one fp32 GEMM of that shape ({@link GemmWorkload}; the batch argument is ignored);
+ *   <li>{@code sparse-FORMAT-SPARSITY-MxNxK}: one block-sparse product ({@code bsr}, {@code bsr16} or
+ *       {@code bsr16-int8}, e.g. {@code sparse-bsr-0.5-128x1536x384}; the batch argument is ignored).
  * </ul>
  *
  * <p>Usage: {@code Interleaved A B BATCH THREADS ROUNDS}, e.g. {@code Interleaved ort compresso 1 2 20} or
@@ -105,6 +107,19 @@ public final class Interleaved {
             Runnable r = (Runnable) loader.loadClass("dev.compresso.jmh.GemmWorkload")
                     .getMethod("make", int.class, int.class, int.class, int.class)
                     .invoke(null, Integer.parseInt(d[0]), Integer.parseInt(d[1]), Integer.parseInt(d[2]), threads);
+            return r::run;
+        }
+        if (workload.startsWith("sparse-")) {
+            String[] f = workload.split("-");
+            String[] d = f[f.length - 1].split("x");
+            if (f.length < 4 || d.length != 3) {
+                throw new IllegalArgumentException("sparse workload must be sparse-FORMAT-SPARSITY-MxNxK, not " + workload);
+            }
+            String format = String.join("-", Arrays.copyOfRange(f, 1, f.length - 2));
+            Runnable r = (Runnable) loader.loadClass("dev.compresso.jmh.GemmWorkload")
+                    .getMethod("sparse", String.class, double.class, int.class, int.class, int.class, int.class)
+                    .invoke(null, format, Double.parseDouble(f[f.length - 2]), Integer.parseInt(d[0]),
+                            Integer.parseInt(d[1]), Integer.parseInt(d[2]), threads);
             return r::run;
         }
         if (workload.equals("attention")) {

@@ -26,6 +26,10 @@ import java.util.Random;
  * ({@code random}: single zeros, {@code block}: 4x1 blocks, {@code blk16}: 16x1 blocks) with {@code dense}, {@code csr},
  * {@code bsr} (4x1), {@code bsr16} (16x1) in µs and the ratios to dense, then one
  * line for 2:4 weights (50%) with {@code dense}, {@code nm24} (fp32 values) and {@code csr} of the same weights.
+ * On 16x1 blocks {@code bsr16} is timed on both paths of its kernel, forced ({@code tiles}: lanes on channels,
+ * {@code rows}: rows as lanes for whole 64-row blocks) and as dispatched ({@code default}), with fp32 and int8
+ * values; these print a second line with the ratios. {@code -Dratio.patterns=blk16} picks patterns;
+ * {@code -Dratio.stat=median} reports the median of the rounds instead of the minimum.
  */
 public final class SparseRatio {
     private SparseRatio() {}
@@ -42,19 +46,40 @@ public final class SparseRatio {
         }
         MemorySegment bias = Panels.allocate((long) n * 4);
         Fp32Panels dense = Fp32Panels.pack(SparseGemmBenchmark.weights(n, k, 0, false, new Random(7)), n, k);
+        List<String> patterns = List.of(System.getProperty("ratio.patterns", "random,block,blk16").split(","));
         for (int s = 3; s < args.length; s++) {
             double sparsity = Double.parseDouble(args[s]);
-            for (String pattern : new String[] {"random", "block", "blk16"}) {
+            for (String pattern : patterns) {
                 float[] w = pattern.equals("blk16") ? weights16(n, k, sparsity, new Random(7))
                         : SparseGemmBenchmark.weights(n, k, sparsity, pattern.equals("block"), new Random(7));
                 List<PackedWeights> ws = new ArrayList<>(List.of(dense,
                         CsrMatrix.fromDense(w, n, k, CsrMatrix.ValueType.FP32), BsrMatrix.fromDense(w, n, k),
                         Bsr16Matrix.fromDense(w, n, k, CsrMatrix.ValueType.FP32)));
-                double[] best = best(ws, a, m, bias, c, threads, rounds);
+                if (!pattern.equals("blk16")) {
+                    double[] best = best(ws, a, m, bias, c, threads, rounds);
+                    System.out.printf("%dx%dx%d threads=%d sparsity=%.2f %-6s dense %9.1f us  csr %9.1f us  bsr %9.1f us"
+                                    + "  bsr16 %9.1f us  dense/csr %5.2f  dense/bsr %5.2f  dense/bsr16 %5.2f%n", m, n, k,
+                            threads, sparsity, pattern, best[0], best[1], best[2], best[3], best[0] / best[1],
+                            best[0] / best[2], best[0] / best[3]);
+                    continue;
+                }
+                // 16x1 blocks: both paths of the kernel (channel-lane tiles, rows as lanes), fp32 and int8 values.
+                Bsr16Matrix i8 = Bsr16Matrix.fromDense(w, n, k, CsrMatrix.ValueType.INT8);
+                ws.add(ws.get(3));
+                ws.add(ws.get(3));
+                ws.add(i8);
+                ws.add(i8);
+                ws.add(i8);
+                int[] rows = {0, 0, 0, TILES, ROWS, 0, TILES, ROWS, 0};
+                double[] t = best(ws, rows, a, m, bias, c, threads, rounds);
                 System.out.printf("%dx%dx%d threads=%d sparsity=%.2f %-6s dense %9.1f us  csr %9.1f us  bsr %9.1f us"
-                                + "  bsr16 %9.1f us  dense/csr %5.2f  dense/bsr %5.2f  dense/bsr16 %5.2f%n", m, n, k,
-                        threads, sparsity, pattern, best[0], best[1], best[2], best[3], best[0] / best[1],
-                        best[0] / best[2], best[0] / best[3]);
+                                + "  bsr16 tiles %9.1f us  rows %9.1f us  default %9.1f us  int8 tiles %9.1f us  rows %9.1f us"
+                                + "  default %9.1f us%n", m, n, k, threads, sparsity, pattern, t[0], t[1], t[2], t[3], t[4],
+                        t[5], t[6], t[7], t[8]);
+                System.out.printf("%dx%dx%d threads=%d sparsity=%.2f %-6s dense/csr %5.2f  dense/bsr %5.2f"
+                                + "  dense/bsr16 tiles %5.2f  rows %5.2f  default %5.2f  int8 tiles %5.2f  rows %5.2f"
+                                + "  default %5.2f%n", m, n, k, threads, sparsity, pattern, t[0] / t[1], t[0] / t[2],
+                        t[0] / t[3], t[0] / t[4], t[0] / t[5], t[0] / t[6], t[0] / t[7], t[0] / t[8]);
             }
         }
         float[] w24 = weights24(n, k, new Random(7));
@@ -100,22 +125,77 @@ public final class SparseRatio {
         return w;
     }
 
+    /** Row thresholds of the 16x1 kernel that force its channel-lane tiles, or its rows-as-lanes path. */
+    private static final int TILES = Integer.MAX_VALUE, ROWS = 1;
+    /** {@code Bsr16Vector.rowsMin}, a tuning switch read once; set around calls to compare both paths in one JVM. */
+    private static final java.lang.reflect.Field BSR16_ROWS = bsr16Field("rowsMin");
+    /** {@code Bsr16Vector.rowsMaxSparsity}: 1 while a variant forces the rows path. */
+    private static final java.lang.reflect.Field BSR16_MAX = bsr16Field("rowsMaxSparsity");
+
+    private static java.lang.reflect.Field bsr16Field(String name) {
+        try {
+            java.lang.reflect.Field f = Class.forName("dev.compresso.engine.kernel.Bsr16Vector").getDeclaredField(name);
+            f.setAccessible(true);
+            return f;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null; // an engine without the switch: every variant runs the default path
+        }
+    }
+
     /** The minimum time per call of each of {@code ws}, run interleaved; the first third of the rounds is warm-up. */
     static double[] best(List<PackedWeights> ws, MemorySegment a, int m, MemorySegment bias, MemorySegment c,
             int threads, int rounds) {
-        double[] best = new double[ws.size()];
-        java.util.Arrays.fill(best, Double.MAX_VALUE);
-        for (int round = 0; round < rounds; round++) {
-            for (int v = 0; v < ws.size(); v++) {
-                for (int rep = 0; rep < 3; rep++) {
-                    long t0 = System.nanoTime();
-                    Kernels.linear(a, m, ws.get(v), bias, Activation.NONE, c, Int8Mode.AUTO, threads);
-                    double us = (System.nanoTime() - t0) / 1e3;
-                    if (round >= rounds / 3) {
-                        best[v] = Math.min(best[v], us);
+        return best(ws, new int[ws.size()], a, m, bias, c, threads, rounds);
+    }
+
+    /**
+     * As above, with {@code bsr16Rows[v]} (when not 0) as the 16x1 kernel's row threshold during the calls of
+     * {@code ws[v]}. With {@code -Dratio.stat=median}: the median over the measured rounds of each round's best of
+     * three calls, instead of the minimum.
+     */
+    static double[] best(List<PackedWeights> ws, int[] bsr16Rows, MemorySegment a, int m, MemorySegment bias,
+            MemorySegment c, int threads, int rounds) {
+        int warm = rounds / 3;
+        double[][] t = new double[ws.size()][rounds - warm];
+        for (double[] tv : t) {
+            java.util.Arrays.fill(tv, Double.MAX_VALUE);
+        }
+        try {
+            int dflt = BSR16_ROWS == null ? 0 : BSR16_ROWS.getInt(null);
+            double dfltMax = BSR16_MAX == null ? 0 : BSR16_MAX.getDouble(null);
+            for (int round = 0; round < rounds; round++) {
+                for (int v = 0; v < ws.size(); v++) {
+                    if (BSR16_ROWS != null) {
+                        BSR16_ROWS.setInt(null, bsr16Rows[v] != 0 ? bsr16Rows[v] : dflt);
+                    }
+                    if (BSR16_MAX != null) {
+                        BSR16_MAX.setDouble(null, bsr16Rows[v] == ROWS ? 1.0 : dfltMax);
+                    }
+                    for (int rep = 0; rep < 3; rep++) {
+                        long t0 = System.nanoTime();
+                        Kernels.linear(a, m, ws.get(v), bias, Activation.NONE, c, Int8Mode.AUTO, threads);
+                        double us = (System.nanoTime() - t0) / 1e3;
+                        if (round >= warm) {
+                            t[v][round - warm] = Math.min(t[v][round - warm], us);
+                        }
                     }
                 }
             }
+            if (BSR16_ROWS != null) {
+                BSR16_ROWS.setInt(null, dflt);
+            }
+            if (BSR16_MAX != null) {
+                BSR16_MAX.setDouble(null, dfltMax);
+            }
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+        boolean median = System.getProperty("ratio.stat", "min").equals("median");
+        double[] best = new double[ws.size()];
+        for (int v = 0; v < ws.size(); v++) {
+            double[] tv = t[v].clone();
+            java.util.Arrays.sort(tv);
+            best[v] = median ? tv[tv.length / 2] : tv[0];
         }
         return best;
     }

@@ -18,6 +18,11 @@ import jdk.incubator.vector.VectorSpecies;
  * broadcast activation each. Per block: one vector load, {@code MR} broadcasts, one index, {@code MR} FMAs. C rows
  * are written directly: no transposed copy of A and no transpose of the result, which the 4×1 kernel
  * ({@link BsrVector}) pays on every call.
+ *
+ * <p>From {@link #rowsMin} rows on, the rows-as-lanes scheme of {@link BsrVector} takes the whole 64-row blocks
+ * ({@link #rows}): there one broadcast of a weight feeds four FMAs over row vectors of {@code Aᵀ}, where the tile
+ * above reloads the block's values from memory for every eight rows (dense/bsr16 at 128x1536x384 and 50%
+ * sparsity: 1.5 against 1.2).
  */
 final class Bsr16Vector {
     private Bsr16Vector() {}
@@ -30,12 +35,108 @@ final class Bsr16Vector {
     static final int MR = 8;
     /** Block rows widened together (64 channels: {@link CsrVector.Scratch}'s bias and scale tiles). */
     private static final int CHUNK = CsrVector.CHANNELS / R;
+    /** 128-bit vectors: four channels of a block, a group of the rows path. */
+    private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
+    /**
+     * Fewest rows for the rows-as-lanes path ({@link #rows}), which then takes whole blocks of
+     * {@link BsrVector#W2} rows (64 at 16 lanes) and leaves the rest to the channel-lane tiles: its partial
+     * blocks (one Aᵀ load per four FMAs) ran slower than the tiles. Tuning switch {@code compresso.bsr16.rows},
+     * default {@code W2}, read once; not final so that a benchmark can compare both paths in one process.
+     */
+    static int rowsMin = Math.max(1, Integer.getInteger("compresso.bsr16.rows", BsrVector.W2));
+    /**
+     * Highest block sparsity of the channel range at which the rows path runs when one Aᵀ block exceeds
+     * {@value #AT_BLOCK_FLOATS} floats (K over 1024 at 64 rows): there the tiles won at 90% (dense/bsr16 at
+     * 128x384x1536: 4.1 against 3.3 fp32, 3.75 against 3.4 int8), tied at 70% for fp32 (int8: 1.58 against 1.82)
+     * and lost at 40–50%. Tuning switch {@code compresso.bsr16.rowsMaxSparsity}, read once, not final (as
+     * {@link #rowsMin}).
+     */
+    static double rowsMaxSparsity = Double.parseDouble(System.getProperty("compresso.bsr16.rowsMaxSparsity", "0.8"));
+    private static final int AT_BLOCK_FLOATS = 1 << 16;
 
     static void bsr16(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
             int m0, int m1, int n0, int n1) {
         if (m1 <= m0 || n1 <= n0) {
             return;
         }
+        int mr = m1 - m0 >= rowsMin && rowsFit(w, n0, n1) ? (m1 - m0) / BsrVector.W2 * BsrVector.W2 : 0;
+        if (mr > 0) {
+            rows(a, w, bias, act, c, m0, m0 + mr, n0, n1);
+        }
+        if (m0 + mr < m1) {
+            channels(a, w, bias, act, c, m0 + mr, m1, n0, n1);
+        }
+    }
+
+    /** Whether the rows path suits channels {@code [n0, n1)}: K within its scratch, and see {@link #rowsMaxSparsity}. */
+    private static boolean rowsFit(Bsr16Matrix w, int n0, int n1) {
+        int k = w.inFeatures();
+        if (!BsrVector.rowBlocksFit(k)) {
+            return false;
+        }
+        if ((long) BsrVector.W2 * k <= AT_BLOCK_FLOATS) {
+            return true;
+        }
+        int b0 = n0 / R, b1 = (n1 + R - 1) / R;
+        double kept = (double) (w.blockStart(b1) - w.blockStart(b0)) / ((double) (b1 - b0) * k);
+        return 1 - kept <= rowsMaxSparsity;
+    }
+
+    /**
+     * Rows as lanes, the scheme of {@link BsrVector}: A transposed once into aligned {@code Aᵀ} blocks, and each
+     * 16-channel block row run as four 4×1 block rows with its columns (per block and group of four channels:
+     * four {@code Aᵀ} row-vector loads and four value broadcasts feed 16 FMAs). Values are widened to fp32 once
+     * per 64-channel chunk (fp16 converted, int8 unscaled: the row scale multiplies the accumulators in the
+     * epilogue).
+     */
+    static void rows(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
+        BsrVector.rowBlocks(a, w.inFeatures(), w.outFeatures(), w.rowScales(), (j0, j1, s) -> asBsr4(w, j0, j1, s),
+                bias, act, c, m0, m1, n0, n1, CsrVector.scratch());
+    }
+
+    /**
+     * {@link BsrVector.Chunk} for 16×1 blocks: block row {@code b} becomes the 4×1 block rows {@code 4b .. 4b+3},
+     * each with a copy of its columns; values are widened block-major, then regrouped four channels at a time.
+     */
+    private static void asBsr4(Bsr16Matrix w, int j0, int j1, CsrVector.Scratch s) {
+        int g0 = j0 / R, g1 = (j1 + R - 1) / R;
+        int p0 = w.blockStart(g0), len = w.blockStart(g1) - p0, cnt = len * R;
+        s.nnz(cnt);
+        short[] h = s.shorts(len);
+        MemorySegment.copy(w.blockCol(), JAVA_SHORT_UNALIGNED, p0 * 2L, h, 0, len);
+        float[] t = s.out(cnt);
+        long e0 = (long) p0 * R;
+        switch (w.valueType()) {
+            case FP32 -> MemorySegment.copy(w.values(), JAVA_FLOAT_UNALIGNED, e0 * 4, t, 0, cnt);
+            case FP16 -> Fp16Vector.widen(w.values(), e0, t, 0, cnt);
+            case INT8 -> {
+                byte[] b = s.bytes(cnt);
+                MemorySegment.copy(w.values(), JAVA_BYTE, e0, b, 0, cnt);
+                for (int i = 0; i < cnt; i++) { // auto-vectorized
+                    t[i] = b[i];
+                }
+            }
+        }
+        int[] ptr = s.ptr(4 * (g1 - g0) + 1), cols = s.cols;
+        float[] v = s.vals;
+        for (int g = 0; g < g1 - g0; g++) {
+            int p = w.blockStart(g0 + g) - p0, l = w.blockStart(g0 + g + 1) - p0 - p;
+            for (int gr = 0; gr < 4; gr++) {
+                int q0 = 4 * p + gr * l; // first 4×1 block of channels 16g + 4gr ..
+                ptr[4 * g + gr] = q0;
+                for (int q = 0; q < l; q++) {
+                    cols[q0 + q] = h[p + q] & 0xffff;
+                    FloatVector.fromArray(S4, t, (p + q) * R + 4 * gr).intoArray(v, 4 * (q0 + q));
+                }
+            }
+        }
+        ptr[4 * (g1 - g0)] = 4 * len;
+    }
+
+    /** Lanes as channels: the one-row scheme, eight rows per register tile. */
+    static void channels(MemorySegment a, Bsr16Matrix w, MemorySegment bias, Activation act, MemorySegment c,
+            int m0, int m1, int n0, int n1) {
         CsrVector.Scratch s = CsrVector.scratch();
         int k = w.inFeatures(), n = w.outFeatures();
         int nb0 = n0 / R, nb1 = (n1 + R - 1) / R;

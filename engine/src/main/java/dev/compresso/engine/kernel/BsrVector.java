@@ -16,6 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * channels of the block with it: 16 FMAs per 4 loads and 4 broadcasts (0.56 loads per FMA, as the dense
  * kernel), where CSR needs 1.5.
  *
+ * <p>The row-block path ({@link #rowBlocks}) serves {@link Bsr16Vector} too: a 16×1 block row runs as four 4×1
+ * block rows with the same block columns.
+ *
  * <p>One row: each block is one 128-bit FMA, {@code acc[0..4) += x[col] · block[0..4)}, with four accumulators
  * in rotation to hide the FMA latency.
  */
@@ -31,10 +34,8 @@ final class BsrVector {
      * has 32 vector registers; 2 vectors on AVX2 (16 registers; 4 vectors there would spill).
      */
     private static final int NV = S.vectorBitSize() == 256 || CsrVector.NV == 2 ? 2 : 4;
-    private static final int W2 = NV * VL;
+    static final int W2 = NV * VL;
     private static final int R = BsrMatrix.BLOCK_ROWS;
-    /** Block rows widened together: 64 channels, matching {@link CsrVector.Scratch}'s bias/scale tiles. */
-    private static final int CHUNK = CsrVector.CHANNELS / BsrMatrix.BLOCK_ROWS;
     /** Blocks widened at once by the one-row path. */
     private static final int WINDOW = 512;
     private static final int AT_FLOATS = 1 << 18;
@@ -46,12 +47,19 @@ final class BsrVector {
             return;
         }
         CsrVector.Scratch s = CsrVector.scratch();
-        if (m1 - m0 < CsrVector.GEMV_ROWS || (long) W2 * w.inFeatures() > Integer.MAX_VALUE / 2) {
+        if (m1 - m0 < CsrVector.GEMV_ROWS || !rowBlocksFit(w.inFeatures())) {
             for (int i = m0; i < m1; i++) {
                 gemvRow(a, w, bias, act, c, i, n0, n1, s);
             }
         } else {
-            blocks(a, w, bias, act, c, m0, m1, n0, n1, s);
+            rowBlocks(a, w.inFeatures(), w.outFeatures(), null, (j0, j1, t) -> {
+                int g0 = j0 / R, g1 = (j1 + R - 1) / R, p0 = w.blockStart(g0);
+                widen(w, p0, w.blockStart(g1), t);
+                int[] ptr = t.ptr(g1 - g0 + 1);
+                for (int g = g0; g <= g1; g++) {
+                    ptr[g - g0] = w.blockStart(g) - p0;
+                }
+            }, bias, act, c, m0, m1, n0, n1, s);
         }
     }
 
@@ -113,14 +121,30 @@ final class BsrVector {
         MemorySegment.copy(out, 0, c, JAVA_FLOAT_UNALIGNED, ((long) i * n + n0) * 4, n1 - n0);
     }
 
-    private static void blocks(MemorySegment a, BsrMatrix w, MemorySegment bias, Activation act,
-            MemorySegment c, int m0, int m1, int n0, int n1, CsrVector.Scratch s) {
-        int k = w.inFeatures(), n = w.outFeatures();
+    /**
+     * The blocks of output channels {@code [j0, j1)} ({@code j0} a multiple of 16, at most 64 channels) as 4×1
+     * block rows, widened for {@link #rowBlocks}: block row {@code i} (channels {@code j0 + 4i .. j0 + 4i + 3})
+     * has blocks {@code [s.ptr[i], s.ptr[i + 1])}, block {@code q} with column {@code s.cols[q]} and the fp32
+     * values (int8 unscaled) {@code s.vals[4q .. 4q + 3]}.
+     */
+    @FunctionalInterface
+    interface Chunk {
+        void widen(int j0, int j1, CsrVector.Scratch s);
+    }
+
+    /**
+     * The row-block path of the 4×1 and 16×1 block formats, {@code C = act(A·Wᵀ·diag(scale) + bias)}: A is
+     * transposed into aligned {@code Aᵀ[K][W2]} blocks once, and each 4×1 block row of a 64-channel chunk runs its
+     * block list ({@link #block4}: 4 Aᵀ loads and 4 broadcasts feed 16 FMAs). {@link Bsr16Vector} presents a
+     * 16-channel block row as four 4×1 block rows with the same columns.
+     *
+     * @param rowScales per-channel factors of the accumulators (int8 row scales), or {@code null}
+     */
+    static void rowBlocks(MemorySegment a, int k, int n, MemorySegment rowScales, Chunk chunk, MemorySegment bias,
+            Activation act, MemorySegment c, int m0, int m1, int n0, int n1, CsrVector.Scratch s) {
         int sr = Math.max(W2, Math.min(16 * W2, AT_FLOATS / Math.max(1, k) / W2 * W2));
         MemorySegment at = s.atSeg(sr * k);
-        float[] ct = s.ct(CHUNK * R * W2);
-        java.util.Arrays.fill(s.scale, 1f);
-        int nb0 = n0 / R, nb1 = (n1 + R - 1) / R;
+        float[] ct = s.ct(CsrVector.CHANNELS * W2);
         for (int r0 = m0; r0 < m1; r0 += sr) {
             int rows = Math.min(sr, m1 - r0);
             int full = rows / W2;
@@ -133,23 +157,21 @@ final class BsrVector {
                 int rr = full * W2 + b * VL;
                 CsrVector.pack(a, k, r0 + rr, Math.min(VL, rows - rr), VL, at, (long) rr * k, s);
             }
-            for (int g0 = nb0; g0 < nb1; g0 += CHUNK) {
-                int g1 = Math.min(nb1, g0 + CHUNK);
-                int j0 = g0 * R, j1 = Math.min(n1, g1 * R);
-                int p0 = w.blockStart(g0);
-                widen(w, p0, w.blockStart(g1), s);
+            for (int j0 = n0; j0 < n1; j0 += CsrVector.CHANNELS) {
+                int j1 = Math.min(n1, j0 + CsrVector.CHANNELS), nb = (j1 - j0 + R - 1) / R;
+                chunk.widen(j0, j1, s);
                 for (int j = j0; j < j1; j++) {
+                    s.scale[j - j0] = rowScales == null ? 1f : rowScales.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
                     s.bias[j - j0] = bias == null ? 0f : bias.getAtIndex(JAVA_FLOAT_UNALIGNED, j);
                 }
+                int[] ptr = s.ptr;
                 for (int rb = 0; rb < full; rb++) {
                     long off = 4L * rb * W2 * k;
-                    for (int g = g0; g < g1; g++) {
+                    for (int g = 0; g < nb; g++) {
                         if (NV == 4) {
-                            block4(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
-                                (g - g0) * R * W2);
+                            block4(at, off, s.cols, s.vals, ptr[g], ptr[g + 1], ct, g * R * W2);
                         } else {
-                            block2(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
-                                (g - g0) * R * W2);
+                            block2(at, off, s.cols, s.vals, ptr[g], ptr[g + 1], ct, g * R * W2);
                         }
                     }
                     CsrVector.store(ct, W2, c, n, r0 + rb * W2, W2, j0, j1, s, act);
@@ -157,14 +179,18 @@ final class BsrVector {
                 for (int tb = 0; tb < tails; tb++) {
                     int rr = full * W2 + tb * VL;
                     long off = 4L * rr * k;
-                    for (int g = g0; g < g1; g++) {
-                        block1(at, off, s.cols, s.vals, w.blockStart(g) - p0, w.blockStart(g + 1) - p0, ct,
-                                (g - g0) * R * VL);
+                    for (int g = 0; g < nb; g++) {
+                        block1(at, off, s.cols, s.vals, ptr[g], ptr[g + 1], ct, g * R * VL);
                     }
                     CsrVector.store(ct, VL, c, n, r0 + rr, Math.min(VL, rows - rr), j0, j1, s, act);
                 }
             }
         }
+    }
+
+    /** Whether {@link #rowBlocks} can take K inputs (its Aᵀ scratch is indexed by int). */
+    static boolean rowBlocksFit(int k) {
+        return (long) W2 * k <= Integer.MAX_VALUE / 2;
     }
 
     /** One block row over a 4-vector row block: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}. */
@@ -217,7 +243,7 @@ final class BsrVector {
         c33.intoArray(ct, co + 3 * W2 + 3 * VL);
     }
 
-    /** One block row over a {@link #W2}-row block: channel {@code r}'s rows go to {@code ct[co + r·W2 ..]}. */
+    /** {@link #block4} over a {@link #W2}-row block of two vectors. */
     private static void block2(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
         FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -249,7 +275,7 @@ final class BsrVector {
         c31.intoArray(ct, co + 3 * W2 + VL);
     }
 
-    /** One block row over a {@link #VL}-row block. */
+    /** {@link #block4} over a {@link #VL}-row block: channel {@code r}'s rows go to {@code ct[co + r·VL ..]}. */
     private static void block1(MemorySegment at, long off, int[] cols, float[] vals, int p, int e, float[] ct, int co) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
         for (; p < e; p++) {

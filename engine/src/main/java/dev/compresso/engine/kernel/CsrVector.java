@@ -79,11 +79,27 @@ final class CsrVector {
         int[] strideK = new int[VL];
         int[] split = new int[0];
         int[] words = new int[0];
+        /** Block-row pointers of a chunk ({@link BsrVector#rowBlocks}), relative to its first block. */
+        int[] ptr = new int[0];
+        short[] shorts = new short[0];
+        byte[] bytes = new byte[0];
         /** A register tile of {@link Bsr16Vector}: 8 rows of one vector. */
         float[] tile = new float[8 * VL];
 
         int[] words(int n) {
             return words.length >= n ? words : (words = new int[n]);
+        }
+
+        int[] ptr(int n) {
+            return ptr.length >= n ? ptr : (ptr = new int[n]);
+        }
+
+        short[] shorts(int n) {
+            return shorts.length >= n ? shorts : (shorts = new short[n]);
+        }
+
+        byte[] bytes(int n) {
+            return bytes.length >= n ? bytes : (bytes = new byte[n]);
         }
 
         int[] split(int n) {

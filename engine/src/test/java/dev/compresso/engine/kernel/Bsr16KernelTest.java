@@ -72,6 +72,61 @@ class Bsr16KernelTest {
                 (a, b, c) -> ScalarKernels.INSTANCE.bsr16(a, s, b, act, c, 0, m, 0, n));
     }
 
+    /** Shapes for the rows-as-lanes path: row counts around the Aᵀ block sizes, odd K, N with a partial block row. */
+    static Stream<Arguments> rowsCases() {
+        List<Arguments> out = new ArrayList<>();
+        ValueType[] types = ValueType.values();
+        Activation[] acts = {Activation.NONE, Activation.GELU, Activation.RELU, Activation.GELU};
+        int i = 0;
+        for (int m : new int[] {1, 2, 15, 17, 63, 64, 65, 130}) {
+            for (int k : new int[] {37, 383}) {
+                for (int n : new int[] {48, 93}) {
+                    for (double sp : new double[] {0, 0.5, 1.0}) {
+                        out.add(Arguments.of(m, n, k, sp, types[(i + i / 3) % 3], acts[(i / 3) % acts.length], (i / 2) % 2 == 0,
+                                1 + (i / 6) % 2));
+                        i++;
+                    }
+                }
+            }
+        }
+        // K large enough that the Aᵀ scratch holds fewer rows than m: several super-blocks of rows.
+        for (ValueType t : types) {
+            out.add(Arguments.of(130, 93, 4099, 0.5, t, Activation.GELU, true, 2));
+        }
+        return out.stream();
+    }
+
+    /** {@link Bsr16Vector#rows} called directly, under the thread split of {@link Kernels#linear}. */
+    @ParameterizedTest(name = "m={0} n={1} k={2} sparsity={3} {4} {5} bias={6} threads={7}")
+    @MethodSource("rowsCases")
+    void rowsPathMatchesScalar(int m, int n, int k, double sparsity, ValueType type, Activation act, boolean bias,
+            int threads) {
+        Random r = new Random(31L * m + 7L * n + k + Double.hashCode(sparsity));
+        Bsr16Matrix s = Bsr16Matrix.fromDense(blockSparse16(r, n, k, sparsity), n, k, type);
+        CsrKernelTest.check(r, m, s, bias, act, (a, b, c) -> ScalarKernels.INSTANCE.bsr16(a, s, b, act, c, 0, m, 0, n),
+                (a, b, c) -> Kernels.splitSparse(m, n, Bsr16Matrix.BLOCK_ROWS,
+                        g -> ((long) s.blockStart(g) + g) * Bsr16Matrix.BLOCK_ROWS, threads,
+                        (m0, m1, n0, n1) -> Bsr16Vector.rows(a, s, b, act, c, m0, m1, n0, n1)));
+    }
+
+    /**
+     * The dispatch (whole row blocks as rows, the rest as channel tiles) against the channel-lane path alone, at row
+     * counts with and without a remainder.
+     */
+    @Test
+    void mixedAndChannelPathsAgree() {
+        int n = 93, k = 383;
+        Random r = new Random(5);
+        for (ValueType t : ValueType.values()) {
+            Bsr16Matrix s = Bsr16Matrix.fromDense(blockSparse16(r, n, k, 0.5), n, k, t);
+            for (int m : new int[] {BsrVector.W2 - 1, BsrVector.W2, BsrVector.W2 + 1, 2 * BsrVector.W2 + 9}) {
+                CsrKernelTest.check(r, m, s, true, Activation.GELU,
+                        (a, b, c) -> Bsr16Vector.channels(a, s, b, Activation.GELU, c, 0, m, 0, n),
+                        (a, b, c) -> Bsr16Vector.bsr16(a, s, b, Activation.GELU, c, 0, m, 0, n));
+            }
+        }
+    }
+
     @Test
     void emptyBlockRowsAndSplitAcrossThreads() {
         int n = 1001, k = 130;

@@ -131,6 +131,13 @@ class CsrKernelTest {
      */
     static void check(Random r, int m, dev.compresso.engine.weights.PackedWeights s, boolean withBias,
             Activation act, int threads, Reference reference) {
+        check(r, m, s, withBias, act, reference, (a, bias, c) -> Kernels.linear(a, m, s, bias, act, c, Int8Mode.AUTO,
+                threads));
+    }
+
+    /** As above with {@code kernel} (a path of a kernel called directly) in place of {@link Kernels#linear}. */
+    static void check(Random r, int m, dev.compresso.engine.weights.PackedWeights s, boolean withBias,
+            Activation act, Reference reference, Reference kernel) {
         int n = s.outFeatures(), k = s.inFeatures();
         float[] a = new float[m * k];
         for (int i = 0; i < a.length; i++) {
@@ -145,7 +152,7 @@ class CsrKernelTest {
         MemorySegment ref = Panels.allocate((long) m * n * 4);
         // Poison the output so an unwritten element fails.
         c.fill((byte) 0x7f);
-        Kernels.linear(as, m, s, bs, act, c, Int8Mode.AUTO, threads);
+        kernel.run(as, bs, c);
         reference.run(as, bs, ref);
         float[] w = s.toDense();
         for (int i = 0; i < m; i++) {
